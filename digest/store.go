@@ -75,7 +75,7 @@ type StoryStore interface {
 	FindStoryByID(ctx context.Context, id int64) (*Story, error)
 
 	// ListStories returns the stories matching the filter, most recently
-	// updated first.
+	// updated first (newest story first among equals).
 	ListStories(ctx context.Context, filter StoryFilter) ([]*Story, error)
 
 	// StoryMerges returns the recorded merges into story into, oldest first.
