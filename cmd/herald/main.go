@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // schedules work in any time zone, even without system zoneinfo
 )
 
 func main() {
