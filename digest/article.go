@@ -26,6 +26,7 @@ type Article struct {
 // ArticleFilter narrows ListArticles. Zero fields do not filter.
 type ArticleFilter struct {
 	FeedID     int64     // linked to this feed
+	FeedIDs    []int64   // linked to any of these feeds (nil: no filter; empty: nothing)
 	StoryID    int64     // members of this story
 	Since      time.Time // first seen at or after
 	Until      time.Time // first seen before

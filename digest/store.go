@@ -125,6 +125,16 @@ type SubscriptionStore interface {
 
 	// DeleteSubscription removes the subscription. ENOTFOUND if absent.
 	DeleteSubscription(ctx context.Context, id int64) error
+
+	// RecordStoryDeliveries remembers which stories a subscription's digest
+	// carried, replacing earlier records of the same stories. ENOTFOUND if
+	// the subscription does not exist.
+	RecordStoryDeliveries(ctx context.Context, subscriptionID int64, deliveries []StoryDelivery, at time.Time) error
+
+	// StoryDeliveries returns, for those of storyIDs that a subscription's
+	// digests carried before, the source count recorded then. Merged
+	// stories keep the record of the story they were merged into.
+	StoryDeliveries(ctx context.Context, subscriptionID int64, storyIDs []int64) (map[int64]int, error)
 }
 
 // OutboxStore persists messages to deliver.

@@ -32,3 +32,11 @@ type StoryFilter struct {
 	FeedIDs      []int64   // with at least one member article linked to one of these feeds
 	Limit        int       // at most this many; 0 means all
 }
+
+// StoryDelivery records that a story went out in a subscription's digest
+// and how many distinct sources it had then, so a later digest repeats it
+// only when it grew.
+type StoryDelivery struct {
+	StoryID int64
+	Sources int
+}

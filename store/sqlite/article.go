@@ -135,6 +135,13 @@ func (db *DB) ListArticles(ctx context.Context, filter digest.ArticleFilter) ([]
 		where = append(where, "a.id IN (SELECT article_id FROM article_feeds WHERE feed_id = ?)")
 		args = append(args, filter.FeedID)
 	}
+	if filter.FeedIDs != nil {
+		if len(filter.FeedIDs) == 0 {
+			return nil, nil
+		}
+		where = append(where, "a.id IN (SELECT article_id FROM article_feeds WHERE feed_id IN ("+placeholders(len(filter.FeedIDs))+"))")
+		args = append(args, int64Args(filter.FeedIDs)...)
+	}
 	if filter.StoryID != 0 {
 		where = append(where, "a.story_id = ?")
 		args = append(args, filter.StoryID)

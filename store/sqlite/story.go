@@ -75,6 +75,17 @@ func (db *DB) MergeStories(ctx context.Context, m digest.StoryMerge) error {
 			fromCreated, micros(m.At), m.Into); err != nil {
 			return err
 		}
+		// A subscription that was sent either story keeps the larger
+		// record, under the surviving id.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO story_deliveries (subscription_id, story_id, sources, sent_at)
+			SELECT subscription_id, ?, sources, sent_at FROM story_deliveries WHERE story_id = ?
+			ON CONFLICT (subscription_id, story_id) DO UPDATE SET sources = max(sources, excluded.sources),
+				sent_at = max(sent_at, excluded.sent_at)`, m.Into, m.From); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM story_deliveries WHERE story_id = ?`, m.From); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM stories WHERE id = ?`, m.From); err != nil {
 			return err
 		}
@@ -172,6 +183,57 @@ func (db *DB) StoryMerges(ctx context.Context, into int64) ([]digest.StoryMerge,
 		}
 		m.At = fromMicros(at)
 		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// RecordStoryDeliveries implements digest.SubscriptionStore.
+func (db *DB) RecordStoryDeliveries(ctx context.Context, subscriptionID int64, deliveries []digest.StoryDelivery, at time.Time) error {
+	err := db.withTx(ctx, func(tx *sql.Tx) error {
+		var one int
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM subscriptions WHERE id = ?`, subscriptionID).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return digest.Errorf(digest.ENOTFOUND, "subscription %d not found", subscriptionID)
+		}
+		if err != nil {
+			return err
+		}
+		for _, d := range deliveries {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO story_deliveries (subscription_id, story_id, sources, sent_at)
+				VALUES (?, ?, ?, ?) ON CONFLICT (subscription_id, story_id) DO UPDATE SET
+				sources = excluded.sources, sent_at = excluded.sent_at`,
+				subscriptionID, d.StoryID, d.Sources, micros(at)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil && digest.ErrorCode(err) == digest.EINTERNAL {
+		return fmt.Errorf("record deliveries of subscription %d: %w", subscriptionID, err)
+	}
+	return err
+}
+
+// StoryDeliveries implements digest.SubscriptionStore.
+func (db *DB) StoryDeliveries(ctx context.Context, subscriptionID int64, storyIDs []int64) (map[int64]int, error) {
+	out := make(map[int64]int)
+	if len(storyIDs) == 0 {
+		return out, nil
+	}
+	rows, err := db.db.QueryContext(ctx, `SELECT story_id, sources FROM story_deliveries
+		WHERE subscription_id = ? AND story_id IN (`+placeholders(len(storyIDs))+`)`,
+		append([]any{subscriptionID}, int64Args(storyIDs)...)...)
+	if err != nil {
+		return nil, fmt.Errorf("deliveries of subscription %d: %w", subscriptionID, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, err
+		}
+		out[id] = n
 	}
 	return out, rows.Err()
 }

@@ -289,6 +289,16 @@ func testArticles(t *testing.T, open Opener) {
 		if fmt.Sprint(articleIDs(after)) != fmt.Sprint([]int64{b.ID}) {
 			t.Errorf("AfterID+Limit = %v, want [%d]", articleIDs(after), b.ID)
 		}
+		inFeeds, err := s.ListArticles(ctx, digest.ArticleFilter{FeedIDs: []int64{f2.ID, 99999}})
+		must(t, err)
+		if fmt.Sprint(articleIDs(inFeeds)) != fmt.Sprint([]int64{a.ID}) {
+			t.Errorf("FeedIDs = %v, want [%d]", articleIDs(inFeeds), a.ID)
+		}
+		noFeeds, err := s.ListArticles(ctx, digest.ArticleFilter{FeedIDs: []int64{}})
+		must(t, err)
+		if len(noFeeds) != 0 {
+			t.Errorf("empty FeedIDs listed %d articles", len(noFeeds))
+		}
 		must(t, s.AssignStories(ctx, []digest.StoryAssignment{{ArticleID: a.ID, StoryID: a.ID}}, base))
 		un, err := s.ListArticles(ctx, digest.ArticleFilter{Unassigned: true})
 		must(t, err)
@@ -331,8 +341,8 @@ func testStories(t *testing.T, open Opener) {
 	must(t, err)
 	a0, a1, a2, a3, a4 := arts[0].ID, arts[1].ID, arts[2].ID, arts[3].ID, arts[4].ID
 
-	must(t, s.AssignStories(ctx, []digest.StoryAssignment{{a0, a0}, {a1, a0}, {a2, a2}}, base.Add(time.Hour)))
-	must(t, s.AssignStories(ctx, []digest.StoryAssignment{{a3, a3}}, base.Add(2*time.Hour)))
+	must(t, s.AssignStories(ctx, []digest.StoryAssignment{assign(a0, a0), assign(a1, a0), assign(a2, a2)}, base.Add(time.Hour)))
+	must(t, s.AssignStories(ctx, []digest.StoryAssignment{assign(a3, a3)}, base.Add(2*time.Hour)))
 	st, err := s.FindStoryByID(ctx, a0)
 	must(t, err)
 	if st.Articles != 2 {
@@ -373,7 +383,7 @@ func testStories(t *testing.T, open Opener) {
 		}
 	})
 	t.Run("merge", func(t *testing.T) {
-		must(t, s.AssignStories(ctx, []digest.StoryAssignment{{a4, a0}}, base.Add(3*time.Hour)))
+		must(t, s.AssignStories(ctx, []digest.StoryAssignment{assign(a4, a0)}, base.Add(3*time.Hour)))
 		m := digest.StoryMerge{From: a2, Into: a0, ArticleID: a4, At: base.Add(3 * time.Hour)}
 		must(t, s.MergeStories(ctx, m))
 		_, err := s.FindStoryByID(ctx, a2)
@@ -394,6 +404,10 @@ func testStories(t *testing.T, open Opener) {
 			t.Errorf("StoryMerges = %+v, want one merge %+v", merges, m)
 		}
 	})
+}
+
+func assign(article, story int64) digest.StoryAssignment {
+	return digest.StoryAssignment{ArticleID: article, StoryID: story}
 }
 
 func storyIDs(ss []*digest.Story) []int64 {
@@ -533,6 +547,34 @@ func testSubscriptions(t *testing.T, open Opener) {
 		if len(scheduled) != 2 {
 			t.Errorf("scheduled subscriptions after reactivation = %d, want 2", len(scheduled))
 		}
+	})
+	t.Run("story deliveries", func(t *testing.T) {
+		arts := []*digest.Article{article("s1", "One", base), article("s2", "Two", base), article("s3", "Three", base)}
+		_, err := s.SaveArticles(ctx, f1.ID, arts)
+		must(t, err)
+		s1, s2, s3 := arts[0].ID, arts[1].ID, arts[2].ID
+		must(t, s.AssignStories(ctx, []digest.StoryAssignment{assign(s1, s1), assign(s2, s2), assign(s3, s3)}, base))
+		got, err := s.StoryDeliveries(ctx, sub.ID, []int64{s1, s2, s3})
+		must(t, err)
+		if len(got) != 0 {
+			t.Fatalf("deliveries before any = %v", got)
+		}
+		must(t, s.RecordStoryDeliveries(ctx, sub.ID, []digest.StoryDelivery{{StoryID: s1, Sources: 2}, {StoryID: s2, Sources: 1}}, base))
+		must(t, s.RecordStoryDeliveries(ctx, sub.ID, []digest.StoryDelivery{{StoryID: s1, Sources: 3}}, base.Add(time.Hour)))
+		got, err = s.StoryDeliveries(ctx, sub.ID, []int64{s1, s2, s3})
+		must(t, err)
+		if fmt.Sprint(got) != fmt.Sprint(map[int64]int{s1: 3, s2: 1}) {
+			t.Errorf("deliveries = %v, want %d:3 %d:1", got, s1, s2)
+		}
+		wantCode(t, s.RecordStoryDeliveries(ctx, 99999, []digest.StoryDelivery{{StoryID: s1, Sources: 1}}, base), digest.ENOTFOUND)
+		// s2 merges into s1: the record follows the surviving id.
+		must(t, s.MergeStories(ctx, digest.StoryMerge{From: s2, Into: s1, ArticleID: s3, At: base.Add(2 * time.Hour)}))
+		got, err = s.StoryDeliveries(ctx, sub.ID, []int64{s1, s2})
+		must(t, err)
+		if fmt.Sprint(got) != fmt.Sprint(map[int64]int{s1: 3}) {
+			t.Errorf("deliveries after merge = %v, want only %d:3", got, s1)
+		}
+		must(t, s.MergeStories(ctx, digest.StoryMerge{From: s3, Into: s1, ArticleID: s3, At: base.Add(2 * time.Hour)}))
 	})
 	t.Run("deleting a feed unlinks it", func(t *testing.T) {
 		must(t, s.DeleteFeed(ctx, f2.ID))
