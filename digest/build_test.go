@@ -63,7 +63,7 @@ func (m *memStore) add(id, story, feed int64, source, title, summary string, ago
 	}
 	m.articles = append(m.articles, &digest.Article{
 		ID: id, StoryID: story, FeedID: feed, Source: source, Title: title, Summary: summary,
-		URL: "https://" + strings.ToLower(strings.ReplaceAll(source, " ", "")) + ".example/" + title[:3],
+		URL:       "https://" + strings.ToLower(strings.ReplaceAll(source, " ", "")) + ".example/" + title[:3],
 		Published: now.Add(-ago), FirstSeen: now.Add(-ago),
 	})
 	m.links[id] = append(m.links[id], feed)
