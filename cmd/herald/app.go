@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 
 	"github.com/seed-c50b6fda/herald/config"
 	"github.com/seed-c50b6fda/herald/digest"
@@ -79,16 +78,6 @@ func (a *app) setup(ctx context.Context) (config.Config, digest.Store, error) {
 	}
 	st, err := a.openStore(ctx, cfg)
 	return cfg, st, err
-}
-
-// isTerminal reports whether f is an interactive terminal.
-func isTerminal(w any) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
 // userError returns the message a person should see for err: the user
