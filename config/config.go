@@ -407,9 +407,8 @@ func applyEnv(cfg *Config, getenv func(string) string) []Problem {
 	return problems
 }
 
-// readSecretFiles fills secrets from their *_file paths. A value set both
-// directly and through a file is a conflict: which one wins would surprise
-// somebody.
+// readSecretFiles fills secrets from their *_file paths; a file wins over
+// a value set directly, since mounting a secret file is the deliberate act.
 func readSecretFiles(cfg *Config) []Problem {
 	var problems []Problem
 	for _, s := range []struct {

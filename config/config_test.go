@@ -1,0 +1,118 @@
+package config_test
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/seed-c50b6fda/herald/config"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func writeFile(tb testing.TB, body string) string {
+	tb.Helper()
+	p := filepath.Join(tb.TempDir(), "f")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	return p
+}
+
+func problems(tb testing.TB, err error) []string {
+	tb.Helper()
+	var ce *config.Error
+	if !errors.As(err, &ce) {
+		tb.Fatalf("error %v is not a *config.Error", err)
+	}
+	var out []string
+	for _, p := range ce.Problems {
+		out = append(out, p.String())
+	}
+	return out
+}
+
+func TestDefaultsAreValid(t *testing.T) {
+	cfg, err := config.Load("", env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Database != "herald.db" || cfg.Fetch.Concurrency != 16 || cfg.Fetch.PerHost != 2 || cfg.Cluster.Window != 72*time.Hour {
+		t.Errorf("defaults = %+v", cfg)
+	}
+}
+
+func TestLayering(t *testing.T) {
+	file := writeFile(t, "database: file.db\nfetch:\n  concurrency: 4\n  timeout: 10s\n")
+	cfg, err := config.Load(file, env(map[string]string{"HERALD_FETCH_CONCURRENCY": "8", "HERALD_FETCH_ALLOW_PRIVATE": "1"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Database != "file.db" || cfg.Fetch.Concurrency != 8 || cfg.Fetch.Timeout != 10*time.Second || !cfg.Fetch.AllowPrivate {
+		t.Errorf("file then env: %+v", cfg)
+	}
+}
+
+func TestEveryProblemReported(t *testing.T) {
+	file := writeFile(t, "fetch:\n  concurency: 4\n  timeout: -1s\ndigest:\n  time_zone: Mars/Olympus\n  limit: 0\nlog:\n  format: xml\n")
+	_, err := config.Load(file, env(map[string]string{"HERALD_HTTP_ADDR": ":8080", "HERALD_FETCH_PER_HOST": "two"}))
+	got := strings.Join(problems(t, err), "\n")
+	for _, want := range []string{
+		"fetch.concurency: unknown key (line 2)",
+		`fetch.timeout: must be positive (got "-1s")`,
+		`digest.time_zone: must be an IANA time zone`,
+		`digest.limit: must be between 1 and 50 (got "0")`,
+		`log.format: must be text or json (got "xml")`,
+		`HERALD_FETCH_PER_HOST: not a whole number (got "two")`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("problems lack %q:\n%s", want, got)
+		}
+	}
+}
+
+func TestSecretsFromFilesAndRedaction(t *testing.T) {
+	tg := writeFile(t, "12345:telegram-token\n")
+	dsn := writeFile(t, "postgres://herald:hunter2@db.internal:5432/herald?sslmode=require")
+	cfg, err := config.Load("", env(map[string]string{
+		"HERALD_TELEGRAM_TOKEN_FILE": tg, "HERALD_DATABASE_FILE": dsn, "HERALD_DISCORD_TOKEN": "discord-token",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Telegram.Token.Reveal() != "12345:telegram-token" || !strings.Contains(cfg.Database.Reveal(), "hunter2") {
+		t.Fatal("secrets were not read from their files")
+	}
+	dump, err := cfg.Dump()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, shown := range []string{dump, fmt.Sprintf("%v %+v %#v %s", cfg, cfg, cfg, cfg.Database)} {
+		for _, secret := range []string{"telegram-token", "hunter2", "discord-token"} {
+			if strings.Contains(shown, secret) {
+				t.Errorf("secret %q shown in:\n%s", secret, shown)
+			}
+		}
+	}
+	if !strings.Contains(dump, "postgres://herald:***@db.internal:5432/herald?sslmode=require") {
+		t.Errorf("database URL not shown with only its password hidden:\n%s", dump)
+	}
+
+	_, err = config.Load("", env(map[string]string{"HERALD_DISCORD_TOKEN_FILE": "/nonexistent/token"}))
+	if got := strings.Join(problems(t, err), "\n"); !strings.Contains(got, "discord.token_file") || !strings.Contains(got, "cannot read secret file") {
+		t.Errorf("missing secret file: %s", got)
+	}
+}
+
+func TestBadYAMLSyntax(t *testing.T) {
+	_, err := config.Load(writeFile(t, "fetch: [unclosed\n"), env(nil))
+	if got := strings.Join(problems(t, err), "\n"); !strings.Contains(got, "config file") {
+		t.Errorf("syntax error: %s", got)
+	}
+}
