@@ -1,0 +1,273 @@
+package fetch
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mmcdole/gofeed"
+	ext "github.com/mmcdole/gofeed/extensions"
+	"github.com/mmcdole/gofeed/rss"
+	"golang.org/x/net/html"
+
+	"github.com/seed-c50b6fda/herald/digest"
+)
+
+// Document is a fetched feed document, ready to parse.
+type Document struct {
+	URL         string    // where it was fetched from, after redirects: the base for relative links
+	FeedURL     string    // the feed's address as Herald stores it, which scopes opaque GUIDs; "" means URL
+	ContentType string    // the HTTP Content-Type, for its charset
+	Body        []byte    // the (decompressed) body
+	FetchedAt   time.Time // first-seen time of the items, and the limit for their dates
+}
+
+// Feed is a parsed and normalised feed document. It is Herald's own type:
+// nothing of the parser leaks out of this package.
+type Feed struct {
+	Title       string        // clean text
+	Description string        // clean text
+	SiteURL     string        // the site the feed belongs to, absolute
+	Language    string        // BCP 47, if the feed declares a valid one
+	ImageURL    string        // the feed's logo or icon, absolute
+	Format      string        // e.g. "rss 2.0", "atom 1.0", "json 1.1"
+	TTL         time.Duration // how long the feed asks to be cached (<ttl>, sy:updatePeriod), 0 if it does not say
+
+	// Articles are the feed's items, normalised, with Key set, without
+	// duplicates, in document order.
+	Articles []*digest.Article
+
+	Items      int // items in the document
+	Duplicates int // items dropped because another item of the document has the same identity
+	Empty      int // items dropped for having no link, no title and no content
+}
+
+// Parse parses an RSS, Atom or JSON Feed document and normalises its items
+// into articles (see normalise for the rules). Errors are *Error values of
+// kind KindNotFeed (HTML or other content, naming the feeds an HTML page
+// advertises) or KindParse.
+func Parse(d Document) (*Feed, error) {
+	if d.FeedURL == "" {
+		d.FeedURL = d.URL
+	}
+	if len(bytes.TrimSpace(d.Body)) == 0 {
+		return nil, &Error{Kind: KindNotFeed, URL: d.URL, Detail: "the response is empty, not a feed"}
+	}
+	body, err := toUTF8(d.Body, d.ContentType)
+	if err != nil {
+		return nil, &Error{Kind: KindParse, URL: d.URL, Err: err, Detail: "cannot decode the document: " + err.Error()}
+	}
+	gf, err := parseGofeed(body)
+	switch {
+	case errors.Is(err, gofeed.ErrFeedTypeNotDetected):
+		return nil, notFeedError(d, body)
+	case err != nil:
+		return nil, &Error{Kind: KindParse, URL: d.URL, Err: err, Detail: "malformed feed: " + err.Error()}
+	}
+	return convert(d, gf), nil
+}
+
+// parseGofeed runs gofeed on a UTF-8 document. The parser eats untrusted
+// bytes; should it ever panic, that becomes a parse error of this one feed,
+// not the end of the daemon.
+func parseGofeed(body []byte) (f *gofeed.Feed, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			f, err = nil, fmt.Errorf("parser panic: %v", r)
+		}
+	}()
+	p := gofeed.NewParser()
+	p.KeepOriginalFeed = true // for RSS <ttl>, which the universal feed lacks
+	// Herald finds item images itself while extracting the text, instead of
+	// a second full HTML parse of every item.
+	p.RSSTranslator = &gofeed.DefaultRSSTranslator{DisableContentImageScan: true}
+	return p.Parse(bytes.NewReader(body))
+}
+
+// Limits on the clean text kept per article, in runes.
+const (
+	maxTitle   = 300
+	maxSummary = 1000
+	maxContent = 50000
+	maxAuthor  = 200
+)
+
+// convert turns gofeed's feed into Herald's.
+func convert(d Document, gf *gofeed.Feed) *Feed {
+	f := &Feed{
+		Title:       CleanText(gf.Title, maxTitle),
+		Description: CleanText(gf.Description, maxSummary),
+		Language:    normalizeLanguage(gf.Language),
+		Format:      strings.TrimSpace(gf.FeedType + " " + gf.FeedVersion),
+		Items:       len(gf.Items),
+	}
+	if gf.DublinCoreExt != nil && f.Language == "" && len(gf.DublinCoreExt.Language) > 0 {
+		f.Language = normalizeLanguage(gf.DublinCoreExt.Language[0])
+	}
+	if site, err := absoluteURL(gf.Link, d.URL); err == nil {
+		f.SiteURL = site
+	}
+	if gf.Image != nil {
+		if img, err := absoluteURL(gf.Image.URL, firstNonEmpty(f.SiteURL, d.URL)); err == nil {
+			f.ImageURL = img
+		}
+	}
+	if orig, ok := gf.OriginalFeed().(*rss.Feed); ok {
+		if n, err := strconv.Atoi(strings.TrimSpace(orig.TTL)); err == nil && n > 0 {
+			f.TTL = min(time.Duration(n)*time.Minute, maxHint)
+		}
+	}
+	if f.TTL == 0 {
+		f.TTL = syndicationTTL(extensionValue(gf.Extensions, "sy", "updatePeriod"), extensionValue(gf.Extensions, "sy", "updateFrequency"))
+	}
+	n := newNormaliser(d, f)
+	f.Articles, f.Duplicates, f.Empty = n.articles(gf.Items)
+	return f
+}
+
+func extensionValue(e ext.Extensions, ns, name string) string {
+	if es := e[ns][name]; len(es) > 0 {
+		return es[0].Value
+	}
+	return ""
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// absoluteURL resolves raw against base and returns it as an absolute http
+// or https URL with a normalised host, keeping its path and query as they
+// are (for images and site links, which need not be canonical).
+func absoluteURL(raw, base string) (string, error) {
+	u, err := parseURL(raw, base)
+	if err != nil {
+		return "", err
+	}
+	u.Fragment, u.RawFragment = "", ""
+	return u.String(), nil
+}
+
+// notFeedError explains what the document is instead of a feed. For an HTML
+// page it lists the feeds the page advertises with <link rel="alternate">.
+func notFeedError(d Document, body []byte) *Error {
+	mediaType, _, _ := mime.ParseMediaType(d.ContentType)
+	sniffed := http.DetectContentType(body)
+	if mediaType == "text/html" || mediaType == "application/xhtml+xml" || strings.HasPrefix(sniffed, "text/html") {
+		alternates := feedLinks(body, d.URL)
+		return &Error{Kind: KindNotFeed, URL: d.URL, Alternates: alternates, Detail: notFeedDetail("this is an HTML page", alternates)}
+	}
+	what := mediaType
+	if what == "" {
+		what, _, _ = strings.Cut(sniffed, ";")
+	}
+	return &Error{Kind: KindNotFeed, URL: d.URL, Detail: fmt.Sprintf("the response (%s) is not an RSS, Atom or JSON feed", what)}
+}
+
+// feedTypes are the link types that announce a feed.
+var feedTypes = map[string]bool{
+	"application/rss+xml":   true,
+	"application/atom+xml":  true,
+	"application/feed+json": true,
+	"application/json":      true, // JSON Feed 1.0 pages used this
+	"application/rdf+xml":   true,
+	"text/xml":              true,
+	"application/xml":       true,
+}
+
+// feedLinks returns the absolute URLs of the feeds an HTML page advertises
+// with <link rel="alternate" type="application/rss+xml" href="...">, in
+// document order, without duplicates, honouring <base href>.
+func feedLinks(page []byte, pageURL string) []string {
+	const maxScan = 1 << 20
+	if len(page) > maxScan {
+		page = page[:maxScan]
+	}
+	base := pageURL
+	var links []string
+	seen := map[string]bool{}
+	z := html.NewTokenizer(bytes.NewReader(page))
+	for {
+		tt := z.Next()
+		switch tt {
+		case html.ErrorToken:
+			return links
+		case html.EndTagToken:
+			if name, _ := z.TagName(); string(name) == "html" {
+				return links
+			}
+		case html.StartTagToken, html.SelfClosingTagToken:
+			name, hasAttr := z.TagName()
+			if !hasAttr {
+				continue
+			}
+			attrs := map[string]string{}
+			for more := true; more; {
+				var k, v []byte
+				k, v, more = z.TagAttr()
+				attrs[string(k)] = string(v)
+			}
+			switch string(name) {
+			case "base":
+				if href, err := absoluteURL(attrs["href"], pageURL); err == nil {
+					base = href
+				}
+			case "link":
+				if !hasToken(attrs["rel"], "alternate") && !hasToken(attrs["rel"], "feed") {
+					continue
+				}
+				typ, _, _ := mime.ParseMediaType(attrs["type"])
+				if !feedTypes[typ] {
+					continue
+				}
+				href, err := absoluteURL(attrs["href"], base)
+				if err != nil || seen[href] {
+					continue
+				}
+				seen[href] = true
+				links = append(links, href)
+			}
+		}
+	}
+}
+
+// hasToken reports whether a space-separated attribute such as rel holds
+// token, ignoring case.
+func hasToken(list, token string) bool {
+	for _, t := range strings.Fields(list) {
+		if strings.EqualFold(t, token) {
+			return true
+		}
+	}
+	return false
+}
+
+// itemBase returns the URL relative item links resolve against: the feed's
+// site when it has one, else the document's own URL.
+func itemBase(siteURL, docURL string) string {
+	if siteURL != "" {
+		return siteURL
+	}
+	return docURL
+}
+
+// hostOf returns the host of a URL without "www.", to name an outlet whose
+// feed has no title.
+func hostOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimPrefix(strings.ToLower(u.Hostname()), "www.")
+}

@@ -1,0 +1,222 @@
+package fetch
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/net/html"
+)
+
+// Feed text is HTML more often than not, whatever the format says: titles
+// carry entities and the odd <b>, descriptions carry whole articles. Herald
+// keeps clean text only; renderers escape it for each platform.
+
+// CleanText returns s as one line of clean text: HTML tags stripped (the
+// contents of script, style and similar elements dropped), entities
+// decoded, control and invisible formatting characters removed, runs of
+// white space collapsed to one space. When max > 0 the result holds at most
+// max runes, cut at a word boundary when one is near and ending in "…".
+func CleanText(s string, max int) string {
+	t := textBuilder{max: max}
+	t.html(s, false)
+	return t.String()
+}
+
+// PlainText returns the text of an HTML fragment with block elements (p,
+// div, li, br, headings...) as line breaks, otherwise cleaned like
+// CleanText, together with the src of its first meaningful <img> (tracking
+// pixels and data: URIs skipped). When max > 0 the text holds at most max
+// runes.
+func PlainText(s string, max int) (text, image string) {
+	t := textBuilder{max: max, multiline: true, wantImage: true}
+	t.html(s, true)
+	return t.String(), t.image
+}
+
+// textBuilder accumulates clean text, collapsing white space as it goes.
+type textBuilder struct {
+	b         strings.Builder
+	max       int  // rune cap; 0 means none
+	runes     int  // runes written
+	multiline bool // keep paragraph breaks
+	space     bool // a space is pending
+	newline   bool // a line break is pending
+	nl        int  // newlines seen since the last visible rune
+	truncated bool
+
+	wantImage bool
+	image     string
+}
+
+var skipElements = map[string]bool{
+	"script": true, "style": true, "noscript": true, "template": true, "iframe": true,
+	"svg": true, "math": true, "object": true, "head": true, "select": true, "button": true,
+}
+
+var blockElements = map[string]bool{
+	"p": true, "div": true, "br": true, "li": true, "ul": true, "ol": true, "dl": true, "dt": true, "dd": true,
+	"h1": true, "h2": true, "h3": true, "h4": true, "h5": true, "h6": true, "blockquote": true, "pre": true,
+	"table": true, "tr": true, "section": true, "article": true, "header": true, "footer": true, "aside": true,
+	"figure": true, "figcaption": true, "hr": true, "address": true, "main": true, "nav": true, "details": true,
+	"summary": true, "caption": true, "center": true,
+}
+
+// html feeds the text content of an HTML fragment into t.
+func (t *textBuilder) html(s string, multiline bool) {
+	if !strings.ContainsAny(s, "<&") {
+		t.write(s)
+		return
+	}
+	z := html.NewTokenizer(strings.NewReader(s))
+	skip := 0
+	for !t.truncated {
+		tt := z.Next()
+		switch tt {
+		case html.ErrorToken:
+			return
+		case html.TextToken:
+			if skip == 0 {
+				t.write(string(z.Text()))
+			}
+		case html.StartTagToken, html.SelfClosingTagToken:
+			name, hasAttr := z.TagName()
+			tag := string(name)
+			if skipElements[tag] {
+				if tt == html.StartTagToken {
+					skip++
+				}
+				continue
+			}
+			if multiline && blockElements[tag] {
+				t.block()
+			} else if tag == "br" || tag == "td" || tag == "th" {
+				t.space = true
+			}
+			if tag == "img" && hasAttr && t.wantImage && t.image == "" && skip == 0 {
+				t.image = imageSrc(z)
+			}
+		case html.EndTagToken:
+			name, _ := z.TagName()
+			tag := string(name)
+			if skipElements[tag] {
+				if skip > 0 {
+					skip--
+				}
+				continue
+			}
+			if multiline && blockElements[tag] {
+				t.block()
+			} else if tag == "td" || tag == "th" {
+				t.space = true
+			}
+		}
+	}
+}
+
+// imageSrc returns the src of the <img> the tokenizer is on, or "" for
+// tracking pixels and inline data.
+func imageSrc(z *html.Tokenizer) string {
+	var src string
+	for {
+		key, val, more := z.TagAttr()
+		switch string(key) {
+		case "src":
+			src = strings.TrimSpace(string(val))
+		case "width", "height":
+			if v := strings.TrimSpace(string(val)); v == "1" || v == "0" || v == "1px" || v == "0px" {
+				return ""
+			}
+		}
+		if !more {
+			break
+		}
+	}
+	if strings.HasPrefix(strings.ToLower(src), "data:") {
+		return ""
+	}
+	return src
+}
+
+// block records a paragraph break.
+func (t *textBuilder) block() {
+	if t.b.Len() > 0 {
+		t.newline = true
+	}
+}
+
+func (t *textBuilder) write(s string) {
+	for _, r := range s {
+		switch {
+		case t.truncated:
+			return
+		case r == '\n':
+			// Plain-text bodies separate paragraphs with blank lines.
+			t.space = true
+			if t.nl++; t.nl >= 2 {
+				t.block()
+			}
+		case unicode.IsSpace(r):
+			t.space = true
+		case invisible(r):
+		default:
+			t.nl = 0
+			t.flush()
+			if t.max > 0 && t.runes >= t.max {
+				t.truncate()
+				return
+			}
+			t.b.WriteRune(r)
+			t.runes++
+		}
+	}
+}
+
+// flush writes the pending separator, if any, before the next visible rune.
+func (t *textBuilder) flush() {
+	if t.b.Len() == 0 {
+		t.space, t.newline = false, false
+		return
+	}
+	if t.newline && t.multiline {
+		t.b.WriteByte('\n')
+		t.runes++
+	} else if t.space || t.newline {
+		t.b.WriteByte(' ')
+		t.runes++
+	}
+	t.space, t.newline = false, false
+}
+
+// truncate ends the text at the last word boundary within the final fifth
+// of the cap, or right here, and appends an ellipsis.
+func (t *textBuilder) truncate() {
+	t.truncated = true
+	s := strings.TrimRightFunc(t.b.String(), unicode.IsSpace)
+	if cut := strings.LastIndexAny(s, " \n"); cut > 0 && utf8.RuneCountInString(s[cut:]) <= t.max/5+1 {
+		s = strings.TrimRightFunc(s[:cut], func(r rune) bool { return unicode.IsSpace(r) || unicode.IsPunct(r) && r != ')' && r != '"' })
+	}
+	t.b.Reset()
+	t.b.WriteString(s)
+	t.b.WriteString("…")
+}
+
+// String returns the text without trailing white space.
+func (t *textBuilder) String() string {
+	return t.b.String()
+}
+
+// invisible reports whether r is a character that has no business in clean
+// text: controls, zero-width and bidirectional formatting characters, soft
+// hyphens, and byte-order marks.
+func invisible(r rune) bool {
+	switch {
+	case r < 0x20, r >= 0x7f && r < 0xa0:
+		return true
+	case r == 0xad, r == 0xfeff, r == 0x2060, r == 0x180e:
+		return true
+	case r >= 0x200b && r <= 0x200f, r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+		return true
+	}
+	return false
+}
