@@ -16,7 +16,8 @@ import (
 // contents of script, style and similar elements dropped), entities
 // decoded, control and invisible formatting characters removed, runs of
 // white space collapsed to one space. When max > 0 the result holds at most
-// max runes, cut at a word boundary when one is near and ending in "…".
+// max runes; a longer text is cut, at a word boundary when one is near, and
+// ends in "…" (one rune more).
 func CleanText(s string, max int) string {
 	t := textBuilder{max: max}
 	t.html(s, false)
@@ -26,8 +27,7 @@ func CleanText(s string, max int) string {
 // PlainText returns the text of an HTML fragment with block elements (p,
 // div, li, br, headings...) as line breaks, otherwise cleaned like
 // CleanText, together with the src of its first meaningful <img> (tracking
-// pixels and data: URIs skipped). When max > 0 the text holds at most max
-// runes.
+// pixels and data: URIs skipped). max caps the text as in CleanText.
 func PlainText(s string, max int) (text, image string) {
 	t := textBuilder{max: max, multiline: true, wantImage: true}
 	t.html(s, true)
@@ -88,9 +88,10 @@ func (t *textBuilder) html(s string, multiline bool) {
 				}
 				continue
 			}
-			if multiline && blockElements[tag] {
+			switch {
+			case blockElements[tag] && multiline:
 				t.block()
-			} else if tag == "br" || tag == "td" || tag == "th" {
+			case blockElements[tag], tag == "td", tag == "th":
 				t.space = true
 			}
 			if tag == "img" && hasAttr && t.wantImage && t.image == "" && skip == 0 {
@@ -105,9 +106,10 @@ func (t *textBuilder) html(s string, multiline bool) {
 				}
 				continue
 			}
-			if multiline && blockElements[tag] {
+			switch {
+			case blockElements[tag] && multiline:
 				t.block()
-			} else if tag == "td" || tag == "th" {
+			case blockElements[tag], tag == "td", tag == "th":
 				t.space = true
 			}
 		}
@@ -161,11 +163,12 @@ func (t *textBuilder) write(s string) {
 		case invisible(r):
 		default:
 			t.nl = 0
-			t.flush()
-			if t.max > 0 && t.runes >= t.max {
-				t.truncate()
+			sep := t.b.Len() > 0 && (t.space || t.newline)
+			if t.max > 0 && t.runes+1+b2i(sep) > t.max {
+				t.truncate(sep)
 				return
 			}
+			t.flush()
 			t.b.WriteRune(r)
 			t.runes++
 		}
@@ -188,12 +191,20 @@ func (t *textBuilder) flush() {
 	t.space, t.newline = false, false
 }
 
-// truncate ends the text at the last word boundary within the final fifth
-// of the cap, or right here, and appends an ellipsis.
-func (t *textBuilder) truncate() {
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// truncate ends the text and appends an ellipsis: here when the cut falls
+// between words, else at the last word boundary within the final fifth of
+// the cap, else in the middle of the word.
+func (t *textBuilder) truncate(atBoundary bool) {
 	t.truncated = true
-	s := strings.TrimRightFunc(t.b.String(), unicode.IsSpace)
-	if cut := strings.LastIndexAny(s, " \n"); cut > 0 && utf8.RuneCountInString(s[cut:]) <= t.max/5+1 {
+	s := t.b.String()
+	if cut := strings.LastIndexAny(s, " \n"); !atBoundary && cut > 0 && utf8.RuneCountInString(s[cut:]) <= t.max/5+1 {
 		s = strings.TrimRightFunc(s[:cut], func(r rune) bool { return unicode.IsSpace(r) || unicode.IsPunct(r) && r != ')' && r != '"' })
 	}
 	t.b.Reset()
