@@ -208,6 +208,28 @@ func (p *Poller) Poll(ctx context.Context, feeds []*digest.Feed, progress func(F
 	start := time.Now()
 	var sum Summary
 	var mu sync.Mutex
+	p.Each(ctx, feeds, func(ctx context.Context, f *digest.Feed) {
+		r := p.pollFeed(ctx, f)
+		if r.Outcome == "" {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		sum.add(r)
+		if progress != nil {
+			progress(r)
+		}
+	})
+	sum.Duration = time.Since(start)
+	return sum
+}
+
+// Each calls fn for every feed, at most Concurrency calls at once and at
+// most PerHost for feeds of one host, hosts taking turns. It returns when
+// every call has returned; once ctx is cancelled no further call starts.
+// Commands that fetch feeds before they are stored (feeds import) use it to
+// be as polite as the poller.
+func (p *Poller) Each(ctx context.Context, feeds []*digest.Feed, fn func(context.Context, *digest.Feed)) {
 	var wg sync.WaitGroup
 	s := newScheduler(feeds, p.cfg.Concurrency, p.cfg.PerHost)
 	done := make(chan string)
@@ -220,15 +242,7 @@ func (p *Poller) Poll(ctx context.Context, feeds []*digest.Feed, progress func(F
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				r := p.pollFeed(ctx, f)
-				if r.Outcome != "" {
-					mu.Lock()
-					sum.add(r)
-					if progress != nil {
-						progress(r)
-					}
-					mu.Unlock()
-				}
+				fn(ctx, f)
 				done <- host
 			}()
 		}
@@ -238,8 +252,6 @@ func (p *Poller) Poll(ctx context.Context, feeds []*digest.Feed, progress func(F
 		s.finished(<-done)
 	}
 	wg.Wait()
-	sum.Duration = time.Since(start)
-	return sum
 }
 
 // Run polls due feeds every Config.Every until ctx is cancelled, then
@@ -272,7 +284,6 @@ func (p *Poller) Run(ctx context.Context) error {
 // It returns a zero FeedResult when ctx was cancelled before the outcome
 // was known: an interrupted fetch says nothing about the feed.
 func (p *Poller) pollFeed(ctx context.Context, f *digest.Feed) FeedResult {
-	log := p.log.With("feed_id", f.ID, "feed_url", f.URL)
 	now := p.cfg.Now()
 	res, err := p.cfg.Fetcher.Fetch(ctx, fetch.Request{
 		URL:          f.URL,
@@ -283,16 +294,31 @@ func (p *Poller) pollFeed(ctx context.Context, f *digest.Feed) FeedResult {
 	if ctx.Err() != nil {
 		return FeedResult{}
 	}
+	return p.Record(ctx, f, now, res, err)
+}
+
+// Record applies the outcome of fetching stored feed f at time now: on
+// success it saves the feed's articles (handing the new ones to the
+// Grouper), takes the feed's title, site and language, the new validators
+// and the next check time from the caching hints; on failure (err != nil)
+// it counts the failure and schedules the retry with back-off. It saves
+// the feed's state with UpdateFeed unless saving the articles failed, so
+// that the next poll fetches them again. f is updated in place.
+//
+// The poller calls it after each fetch; feeds add and feeds import call it
+// for the fetch they made before storing the feed.
+func (p *Poller) Record(ctx context.Context, f *digest.Feed, now time.Time, res *fetch.Result, err error) FeedResult {
+	log := p.log.With("feed_id", f.ID, "feed_url", f.URL)
 	if err != nil {
 		return p.failed(ctx, log, f, now, err)
 	}
-
 	r := FeedResult{Feed: f}
 	switch {
 	case res.NotModified:
 		r.Outcome = OutcomeNotModified
 	case res.Unchanged:
 		r.Outcome = OutcomeUnchanged
+		f.BodyHash = res.BodyHash
 	default:
 		r.Outcome = OutcomeOK
 		r.Articles = len(res.Feed.Articles)
@@ -330,9 +356,6 @@ func (p *Poller) pollFeed(ctx context.Context, f *digest.Feed) FeedResult {
 		log.Info("feed recovered", "failures", f.ConsecutiveErrors, "failing_since", f.FailingSince)
 	}
 	f.ETag, f.LastModified = res.ETag, res.LastModified
-	if res.Unchanged {
-		f.BodyHash = res.BodyHash
-	}
 	f.CheckedAt, f.SucceededAt = now, now
 	f.ConsecutiveErrors, f.LastError, f.FailingSince = 0, "", time.Time{}
 	f.NextCheckAt = now.Add(p.interval(res.Hints))
