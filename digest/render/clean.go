@@ -123,10 +123,30 @@ func safeURL(u string) string {
 		}
 		b.WriteByte(c)
 	}
-	if b.Len() > maxURLLen {
+	out := b.String()
+	if len(out) > maxURLLen || !validHost(p.Host) {
 		return ""
 	}
-	return b.String()
+	if q, err := url.Parse(out); err != nil || q.Host != p.Host {
+		return ""
+	}
+	return out
+}
+
+// validHost reports whether host (with an optional port) holds only what a
+// host name, an IP address or an internationalised name can: url.Parse is
+// lenient there.
+func validHost(host string) bool {
+	for _, r := range host {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+		case r == '-', r == '.', r == ':', r == '[', r == ']', r == '_':
+		case r >= utf8.RuneSelf && unicode.IsPrint(r):
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 func hex2(c byte) string {
