@@ -28,6 +28,7 @@ type ArticleFilter struct {
 	FeedID     int64     // linked to this feed
 	FeedIDs    []int64   // linked to any of these feeds (nil: no filter; empty: nothing)
 	StoryID    int64     // members of this story
+	URL        string    // with exactly this canonical URL
 	Since      time.Time // first seen at or after
 	Until      time.Time // first seen before
 	Unassigned bool      // only articles without a story

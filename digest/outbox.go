@@ -39,6 +39,8 @@ type OutboxFilter struct {
 	Status   string
 	Platform string
 	ChatID   string
+	Kind     string
 	DueAt    time.Time // pending and NextAttemptAt at or before this time
+	Newest   bool      // newest first instead of oldest first
 	Limit    int
 }

@@ -91,6 +91,12 @@ type SubscriptionStore interface {
 	// FindChat returns the chat, or ENOTFOUND.
 	FindChat(ctx context.Context, platform, id string) (*Chat, error)
 
+	// MigrateChat moves a chat, its subscriptions and its undelivered
+	// messages to a new id, as when Telegram upgrades a group to a
+	// supergroup. ENOTFOUND if the chat does not exist; ECONFLICT if the
+	// new id is taken.
+	MigrateChat(ctx context.Context, platform, from, to string) error
+
 	// SetChatActive marks a chat active or inactive, with the reason.
 	// ENOTFOUND if the chat does not exist.
 	SetChatActive(ctx context.Context, platform, id string, active bool, reason string) error
@@ -145,7 +151,8 @@ type OutboxStore interface {
 	// returns ECONFLICT: a delivery is enqueued once.
 	EnqueueMessages(ctx context.Context, msgs []*OutboxMessage) error
 
-	// ListOutbox returns the messages matching the filter, ordered by ID.
+	// ListOutbox returns the messages matching the filter, ordered by ID
+	// (newest first with filter.Newest).
 	ListOutbox(ctx context.Context, filter OutboxFilter) ([]*OutboxMessage, error)
 
 	// MarkSent records that the platform confirmed message id.

@@ -146,6 +146,10 @@ func (db *DB) ListArticles(ctx context.Context, filter digest.ArticleFilter) ([]
 		where = append(where, "a.story_id = ?")
 		args = append(args, filter.StoryID)
 	}
+	if filter.URL != "" {
+		where = append(where, "a.url = ?")
+		args = append(args, filter.URL)
+	}
 	if !filter.Since.IsZero() {
 		where = append(where, "a.first_seen >= ?")
 		args = append(args, micros(filter.Since))

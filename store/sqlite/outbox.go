@@ -88,6 +88,10 @@ func (db *DB) ListOutbox(ctx context.Context, filter digest.OutboxFilter) ([]*di
 		where = append(where, "chat_id = ?")
 		args = append(args, filter.ChatID)
 	}
+	if filter.Kind != "" {
+		where = append(where, "kind = ?")
+		args = append(args, filter.Kind)
+	}
 	if !filter.DueAt.IsZero() {
 		where = append(where, "status = ?", "next_attempt_at <= ?")
 		args = append(args, digest.OutboxPending, micros(filter.DueAt))
@@ -97,6 +101,9 @@ func (db *DB) ListOutbox(ctx context.Context, filter digest.OutboxFilter) ([]*di
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
 	q += " ORDER BY id"
+	if filter.Newest {
+		q += " DESC"
+	}
 	if filter.Limit > 0 {
 		q += fmt.Sprintf(" LIMIT %d", filter.Limit)
 	}

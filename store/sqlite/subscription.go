@@ -52,6 +52,37 @@ func (db *DB) FindChat(ctx context.Context, platform, id string) (*digest.Chat, 
 	return &c, nil
 }
 
+// MigrateChat implements digest.SubscriptionStore.
+func (db *DB) MigrateChat(ctx context.Context, platform, from, to string) error {
+	err := db.withTx(ctx, func(tx *sql.Tx) error {
+		// Subscriptions reference the chat; move them with foreign keys
+		// checked at commit, so the new chat row can take their place.
+		if _, err := tx.ExecContext(ctx, `PRAGMA defer_foreign_keys = ON`); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE chats SET id = ? WHERE platform = ? AND id = ?`, to, platform, from)
+		if isUnique(err) {
+			return digest.Errorf(digest.ECONFLICT, "chat %s/%s already exists", platform, to)
+		}
+		if err != nil {
+			return err
+		}
+		if err := mustAffect(res, digest.Errorf(digest.ENOTFOUND, "chat %s/%s not found", platform, from)); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE subscriptions SET chat_id = ? WHERE platform = ? AND chat_id = ?`, to, platform, from); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE outbox SET chat_id = ? WHERE platform = ? AND chat_id = ? AND status = ?`,
+			to, platform, from, digest.OutboxPending)
+		return err
+	})
+	if err != nil && digest.ErrorCode(err) == digest.EINTERNAL {
+		return fmt.Errorf("migrate chat %s/%s to %s: %w", platform, from, to, err)
+	}
+	return err
+}
+
 // SetChatActive implements digest.SubscriptionStore.
 func (db *DB) SetChatActive(ctx context.Context, platform, id string, active bool, reason string) error {
 	flag := 0

@@ -289,6 +289,11 @@ func testArticles(t *testing.T, open Opener) {
 		if fmt.Sprint(articleIDs(after)) != fmt.Sprint([]int64{b.ID}) {
 			t.Errorf("AfterID+Limit = %v, want [%d]", articleIDs(after), b.ID)
 		}
+		byURL, err := s.ListArticles(ctx, digest.ArticleFilter{URL: b.URL})
+		must(t, err)
+		if fmt.Sprint(articleIDs(byURL)) != fmt.Sprint([]int64{b.ID}) {
+			t.Errorf("URL filter = %v, want [%d]", articleIDs(byURL), b.ID)
+		}
 		inFeeds, err := s.ListArticles(ctx, digest.ArticleFilter{FeedIDs: []int64{f2.ID, 99999}})
 		must(t, err)
 		if fmt.Sprint(articleIDs(inFeeds)) != fmt.Sprint([]int64{a.ID}) {
@@ -576,6 +581,35 @@ func testSubscriptions(t *testing.T, open Opener) {
 		}
 		must(t, s.MergeStories(ctx, digest.StoryMerge{From: s3, Into: s1, ArticleID: s3, At: base.Add(2 * time.Hour)}))
 	})
+	t.Run("migrate chat", func(t *testing.T) {
+		old := &digest.Chat{Platform: digest.PlatformTelegram, ID: "-500", Kind: "group", Title: "Old group"}
+		must(t, s.UpsertChat(ctx, old))
+		ms := &digest.Subscription{Platform: digest.PlatformTelegram, ChatID: "-500", FeedIDs: []int64{f1.ID}, Schedule: "0 8 * * *"}
+		must(t, s.CreateSubscription(ctx, ms))
+		pending := &digest.OutboxMessage{Key: "migrate/1", Platform: digest.PlatformTelegram, ChatID: "-500", Kind: "reply", Payload: []byte("hi")}
+		must(t, s.EnqueueMessages(ctx, []*digest.OutboxMessage{pending}))
+		must(t, s.MigrateChat(ctx, digest.PlatformTelegram, "-500", "-100500"))
+		if _, err := s.FindChat(ctx, digest.PlatformTelegram, "-500"); digest.ErrorCode(err) != digest.ENOTFOUND {
+			t.Errorf("old chat still found: %v", err)
+		}
+		c, err := s.FindChat(ctx, digest.PlatformTelegram, "-100500")
+		must(t, err)
+		if c.Title != "Old group" {
+			t.Errorf("migrated chat = %+v", c)
+		}
+		got, err := s.FindSubscription(ctx, digest.PlatformTelegram, "-100500", "")
+		must(t, err)
+		if got.ID != ms.ID || fmt.Sprint(got.FeedIDs) != fmt.Sprint([]int64{f1.ID}) {
+			t.Errorf("migrated subscription = %+v", got)
+		}
+		msgs, err := s.ListOutbox(ctx, digest.OutboxFilter{ChatID: "-100500"})
+		must(t, err)
+		if len(msgs) != 1 || msgs[0].ID != pending.ID {
+			t.Errorf("pending message not moved: %+v", msgs)
+		}
+		wantCode(t, s.MigrateChat(ctx, digest.PlatformTelegram, "-500", "-1"), digest.ENOTFOUND)
+		wantCode(t, s.MigrateChat(ctx, digest.PlatformTelegram, "-100500", "-100123"), digest.ECONFLICT)
+	})
 	t.Run("deleting a feed unlinks it", func(t *testing.T) {
 		must(t, s.DeleteFeed(ctx, f2.ID))
 		got, err := s.FindSubscriptionByID(ctx, sub.ID)
@@ -648,6 +682,11 @@ func testOutbox(t *testing.T, open Opener) {
 			t.Errorf("sent = %+v", sent)
 		}
 		sameTime(t, "SentAt", sent[0].SentAt, base.Add(time.Second))
+		newest, err := s.ListOutbox(ctx, digest.OutboxFilter{Kind: "digest", Newest: true, Limit: 1})
+		must(t, err)
+		if len(newest) != 1 || newest[0].ID != parts[1].ID {
+			t.Errorf("newest digest message = %+v, want id %d", newest, parts[1].ID)
+		}
 	})
 }
 
