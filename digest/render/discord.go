@@ -168,12 +168,14 @@ func (m DiscordMessage) Validate() error {
 	return nil
 }
 
+var discordURLEscaper = strings.NewReplacer("(", "%28", ")", "%29")
+
 // discordLink returns the markup of a Discord masked link to u (from
 // safeURL), or none when the URL is too long once encoded. Parentheses are
 // percent-encoded, since Discord ends the link at the first ), and so is
 // the @ of an @everyone or @here in the URL.
 func discordLink(u string) (string, string) {
-	u = strings.NewReplacer("(", "%28", ")", "%29").Replace(u)
+	u = discordURLEscaper.Replace(u)
 	u = neutraliseURLMentions(u)
 	if runeLen(u) > maxURLLen {
 		return "", ""
@@ -219,8 +221,8 @@ func DiscordContent(d digest.Digest) []DiscordMessage {
 }
 
 func discordContent(d digest.Digest, lim cost) []DiscordMessage {
-	b := &builder{d: &discordDialect}
 	v := newView(d)
+	b := newBuilder(&discordDialect, v.size())
 	b.open("**", "**")
 	b.text(v.title)
 	b.close()
@@ -294,7 +296,7 @@ func Discord(d digest.Digest) []DiscordMessage {
 
 func discordEmbeds(d digest.Digest, descLimit int) []DiscordMessage {
 	v := newView(d)
-	lim := cost{descLimit}
+	lim := limits(descLimit)
 
 	hb := &builder{d: &discordDialect}
 	hb.open("**", "**")

@@ -99,7 +99,7 @@ func FuzzTelegram(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, headline, summary, source string, n uint8, limit uint16) {
 		d := fuzzDigest(headline, summary, source, n)
-		lim := cost{100 + int(limit)%(TelegramMaxText-99), TelegramMaxHTML, 4 + int(limit)%97}
+		lim := limits(100+int(limit)%(TelegramMaxText-99), TelegramMaxHTML, 4+int(limit)%97)
 		checkTelegramDigest(t, d, lim)
 		checkTelegramDigest(t, d, telegramLimits)
 	})
@@ -131,7 +131,7 @@ func checkTelegramParts(t *testing.T, parts []string, lim cost) []string {
 		if err != nil {
 			t.Fatalf("part %d of %d: %v\n%s", i+1, len(parts), err, trunc(p))
 		}
-		got := cost{utf16Len(text), utf16Len(p), tags}
+		got := limits(utf16Len(text), utf16Len(p), tags)
 		if !got.within(lim) {
 			t.Fatalf("part %d of %d costs %v (text, html, tags), limits %v", i+1, len(parts), got, lim)
 		}
@@ -148,7 +148,7 @@ func FuzzSplitTelegram(f *testing.F) {
 	f.Add("😀𝕏 e\u0301 &lt;&gt;", []byte{4, 0, 4, 1, 4, 2, 6, 3, 7, 0}, uint16(1))
 	f.Add(strings.Repeat("word ", 500), []byte{4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, uint16(0))
 	f.Fuzz(func(t *testing.T, text string, ops []byte, limit uint16) {
-		lim := cost{40 + int(limit)%TelegramMaxText, TelegramMaxHTML, 6 + int(limit)%95}
+		lim := limits(40+int(limit)%TelegramMaxText, TelegramMaxHTML, 6+int(limit)%95)
 		if parts, err := splitTelegram(text, lim); err == nil {
 			ps, _ := parseTelegram(text)
 			if len(ps) > 0 {
@@ -227,7 +227,7 @@ func FuzzDiscord(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, headline, summary, source string, n uint8, limit uint16) {
 		d := fuzzDigest(headline, summary, source, n)
-		checkDiscordContent(t, d, cost{1100 + int(limit)%(DiscordMaxContent-1099)})
+		checkDiscordContent(t, d, limits(1100+int(limit)%(DiscordMaxContent-1099)))
 		checkDiscordContent(t, d, cost{DiscordMaxContent})
 		checkDiscordEmbeds(t, d, 2200+int(limit)%(DiscordMaxDescription-2199))
 		checkDiscordEmbeds(t, d, DiscordMaxDescription)
@@ -248,7 +248,7 @@ func checkDiscordContent(t *testing.T, d digest.Digest, lim cost) {
 	var texts []string
 	for i, m := range discordContent(d, lim) {
 		checkDiscordMessage(t, m)
-		if n := runeLen(m.Content); n > lim[0] {
+		if n := runeLen(m.Content); n > int(lim[0]) {
 			t.Fatalf("message %d: %d characters, limit %d", i+1, n, lim[0])
 		}
 		text, err := readMarkdown(m.Content, discordSpecial, false)

@@ -19,7 +19,7 @@ import (
 // cost is what a piece counts against a platform's limits: one number per
 // limit. Each platform documents what its dimensions mean (see
 // telegramLimits and discordLimit).
-type cost [3]int
+type cost [3]int32
 
 func (c cost) add(d cost) cost { return cost{c[0] + d[0], c[1] + d[1], c[2] + d[2]} }
 func (c cost) sub(d cost) cost { return cost{c[0] - d[0], c[1] - d[1], c[2] - d[2]} }
@@ -46,6 +46,15 @@ func (c cost) fill(lim cost) float64 {
 	return f
 }
 
+// limits builds a cost from ints.
+func limits(n ...int) cost {
+	var c cost
+	for i, v := range n {
+		c[i] = int32(min(v, 1<<30))
+	}
+	return c
+}
+
 type pieceKind uint8
 
 const (
@@ -68,9 +77,9 @@ const (
 // piece is one element of a message.
 type piece struct {
 	kind pieceKind
+	cut  int8   // kSpace: how good a place to cut it is; kText: cutNever or cutHard
 	out  string // what is written to the message
 	cost cost
-	cut  int // kSpace: how good a place to cut it is; kText: cutNever or cutHard
 
 	closeOut  string // kOpen: the markup that closes it
 	closeCost cost   // kOpen: the cost of closeOut
@@ -125,11 +134,8 @@ func split(ps []piece, lim cost) [][]piece {
 			p := ps[j]
 			if text {
 				c := cutNever
-				switch p.kind {
-				case kSpace:
-					c = p.cut
-				case kText:
-					c = p.cut
+				if p.kind == kSpace || p.kind == kText {
+					c = int(p.cut)
 				}
 				// acc+reserve never decreases along the scan (a close only
 				// moves its cost from reserve to acc), so the last fitting
@@ -324,6 +330,11 @@ type builder struct {
 	stack []int
 }
 
+// newBuilder returns a builder for about size bytes of text.
+func newBuilder(d *dialect, size int) *builder {
+	return &builder{d: d, ps: make([]piece, 0, size)}
+}
+
 // text appends clean text (words separated by single spaces).
 func (b *builder) text(s string) {
 	for i, w := range strings.Split(s, " ") {
@@ -334,7 +345,7 @@ func (b *builder) text(s string) {
 			continue
 		}
 		b.d.escape(w, func(out, shown string, canStart bool) {
-			c := cutHard
+			c := int8(cutHard)
 			if !canStart {
 				c = cutNever
 			}
@@ -349,7 +360,7 @@ func (b *builder) raw(s string) {
 }
 
 // space appends white space where a part may be cut.
-func (b *builder) space(s string, cut int) {
+func (b *builder) space(s string, cut int8) {
 	b.ps = append(b.ps, piece{kind: kSpace, out: s, cost: b.d.textCost(s, s), cut: cut})
 }
 

@@ -27,14 +27,14 @@ var (
 
 var markdownDialect = dialect{
 	escape:     escapeMarkdownWord,
-	textCost:   func(out, _ string) cost { return cost{runeLen(out)} },
-	markupCost: func(out string, _ bool) cost { return cost{runeLen(out)} },
+	textCost:   func(out, _ string) cost { return limits(runeLen(out)) },
+	markupCost: func(out string, _ bool) cost { return limits(runeLen(out)) },
 }
 
 var discordDialect = dialect{
 	escape:     escapeDiscordWord,
-	textCost:   func(out, _ string) cost { return cost{runeLen(out)} },
-	markupCost: func(out string, _ bool) cost { return cost{runeLen(out)} },
+	textCost:   func(out, _ string) cost { return limits(runeLen(out)) },
+	markupCost: func(out string, _ bool) cost { return limits(runeLen(out)) },
 }
 
 // escapeMarkdownWord escapes a word for CommonMark (with the GitHub
@@ -140,12 +140,13 @@ func wordAhead(cs []string, w string) bool {
 	return len(s) >= len(w) && strings.EqualFold(s[:len(w)], w)
 }
 
+var markdownURLEscaper = strings.NewReplacer(`(`, `\(`, `)`, `\)`)
+
 // markdownLink returns the opening and closing markup of a CommonMark link
 // to u (from safeURL), whose parentheses are escaped so that they cannot end
 // the destination.
 func markdownLink(u string) (string, string) {
-	u = strings.NewReplacer(`(`, `\(`, `)`, `\)`).Replace(u)
-	return "[", "](" + u + ")"
+	return "[", "](" + markdownURLEscaper.Replace(u) + ")"
 }
 
 // Markdown renders d as CommonMark: a # title, a ## heading per story with
@@ -154,8 +155,8 @@ func markdownLink(u string) (string, string) {
 // can never become markup; links are only http and https, with parentheses
 // in URLs escaped.
 func Markdown(d digest.Digest) string {
-	b := &builder{d: &markdownDialect}
 	v := newView(d)
+	b := newBuilder(&markdownDialect, v.size())
 	b.raw("# ")
 	b.text(v.title)
 	if v.window != "" {

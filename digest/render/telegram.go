@@ -36,10 +36,10 @@ var telegramLimits = cost{TelegramMaxText, TelegramMaxHTML, TelegramMaxEntities}
 var telegramDialect = dialect{
 	escape: escapeTelegramWord,
 	textCost: func(out, shown string) cost {
-		return cost{utf16Len(shown), utf16Len(out), 0}
+		return limits(utf16Len(shown), utf16Len(out), 0)
 	},
 	markupCost: func(out string, opening bool) cost {
-		c := cost{0, utf16Len(out), 0}
+		c := limits(0, utf16Len(out), 0)
 		if opening {
 			c[2] = 1
 		}
@@ -105,8 +105,8 @@ func Telegram(d digest.Digest) []string {
 }
 
 func telegramParts(d digest.Digest, lim cost) []string {
-	b := &builder{d: &telegramDialect}
 	v := newView(d)
+	b := newBuilder(&telegramDialect, v.size())
 	b.open("<b>", "</b>")
 	b.text(v.title)
 	b.close()
@@ -219,7 +219,7 @@ func parseTelegram(s string) ([]piece, error) {
 						nl++
 					}
 				}
-				c := cutSpace
+				c := int8(cutSpace)
 				switch {
 				case nl >= 2 && len(stack) == 0:
 					c = cutBlock

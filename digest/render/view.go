@@ -93,6 +93,21 @@ func newView(d digest.Digest) view {
 	return v
 }
 
+// size estimates the bytes of text v shows, to size buffers.
+func (v view) size() int {
+	n := len(v.title) + len(v.window) + len(v.empty) + len(v.more) + 64
+	for _, s := range v.stories {
+		n += len(s.headline) + len(s.meta) + len(s.summary) + len(s.label) + 32
+		for _, src := range s.sources {
+			n += len(src.name) + 8
+		}
+	}
+	for _, x := range v.notices {
+		n += len(x) + 8
+	}
+	return n
+}
+
 // developing is the marker of a story that grew since it was last sent.
 func developing(s digest.DigestStory) string {
 	switch {
