@@ -172,7 +172,7 @@ func TestEscapeTelegram(t *testing.T) {
 
 func TestEscapeMarkdown(t *testing.T) {
 	tests := []struct{ in, want string }{
-		{"*bold* _it_ `code` ~~s~~", `\*bold\* \_it\_ \`+"`"+`code\`+"`"+` \~\~s\~\~`},
+		{"*bold* _it_ `code` ~~s~~", `\*bold\* \_it\_ \` + "`" + `code\` + "`" + ` \~\~s\~\~`},
 		{"[link](x) ![img](y)", `\[link\](x) \!\[img\](y)`},
 		{"<b>html</b>", `\<b\>html\</b\>`},
 		{"# h - i + j > k = l | m", `\# h \- i \+ j \> k \= l \| m`},
