@@ -100,11 +100,13 @@ func join(ps []piece) string {
 }
 
 // split packs ps into parts within lim. It cuts at the best place that
-// still fits: always between blocks when the part holds a block boundary
-// (so stories are only split when one alone does not fit), otherwise at a
-// line break, then at a space, then between clusters, taking the better
-// kind only when it fills at least half of the part, so that a long story
-// does not leave half-empty messages behind. White space at a cut is
+// still fits: between blocks when the part holds a block boundary and the
+// block after it fits in a part of its own (so a story is only cut when it
+// does not fit in one message, and then it starts right away rather than
+// after a short part), otherwise at a line break, then at a space, then
+// between clusters, taking the better kind only when it fills at least
+// half of the part, so that a long story does not leave half-empty
+// messages behind. White space at a cut is
 // dropped, parts start and end with text, and markup open at a cut is
 // closed and reopened. ps must be well nested. Every part holds at least one
 // cluster of text; a part exceeds lim only if lim cannot hold the markup
@@ -165,6 +167,11 @@ func split(ps []piece, lim cost) [][]piece {
 			parts = append(parts, emit(ps, i, len(ps), reopen))
 			break
 		}
+		if b := best[cutBlock]; b >= 0 && !blockFits(ps, b, lim) {
+			// The block after the last block boundary will be cut anyway:
+			// start it here rather than leave this part short.
+			best[cutBlock] = -1
+		}
 		cut := choose(best, bestFill)
 		if cut < 0 {
 			// Not even one cluster fits with the open markup: take one
@@ -177,12 +184,27 @@ func split(ps []piece, lim cost) [][]piece {
 		}
 		parts = append(parts, emit(ps, i, cut, reopen))
 		reopen = openAt(ps, reopen, i, cut)
-		if ps[cut].kind == kSpace {
+		if cut < len(ps) && ps[cut].kind == kSpace {
 			cut++
 		}
 		i = cut
 	}
 	return parts
+}
+
+// blockFits reports whether the block after the block boundary ps[at]
+// fits in a part of its own. Block boundaries are outside all markup.
+func blockFits(ps []piece, at int, lim cost) bool {
+	var acc cost
+	for k := at + 1; k < len(ps); k++ {
+		if ps[k].kind == kSpace && ps[k].cut == cutBlock {
+			break
+		}
+		if acc = acc.add(ps[k].cost); !acc.within(lim) {
+			return false
+		}
+	}
+	return true
 }
 
 // choose picks the place to cut from the last fitting place of each kind.
