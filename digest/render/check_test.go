@@ -139,7 +139,6 @@ func readTelegram(s string) (text string, tags int, err error) {
 func readMarkdown(s, special string, commonMark bool) (string, error) {
 	var b strings.Builder
 	bold, italic, inLink := false, false, false
-	listMarker := regexp.MustCompile(`^[0-9]{1,9}[.)]( |$)`)
 	lineStart := true
 	for i := 0; i < len(s); {
 		if lineStart {
@@ -208,7 +207,7 @@ func readMarkdown(s, special string, commonMark bool) (string, error) {
 			i++
 		case strings.IndexByte(special, c) >= 0:
 			return "", fmt.Errorf("unescaped %q at %d: %q", c, i, s[max(0, i-20):min(len(s), i+20)])
-		case commonMark && c == '&' && regexp.MustCompile(`^&(#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);`).MatchString(s[i:]):
+		case commonMark && c == '&' && charRef.MatchString(s[i:]):
 			return "", fmt.Errorf("character reference left unescaped at %d", i)
 		default:
 			b.WriteByte(c)
@@ -220,6 +219,11 @@ func readMarkdown(s, special string, commonMark bool) (string, error) {
 	}
 	return b.String(), nil
 }
+
+var (
+	listMarker = regexp.MustCompile(`^[0-9]{1,9}[.)]( |$)`)
+	charRef    = regexp.MustCompile(`^&(#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);`)
+)
 
 func isASCIIPunct(c byte) bool {
 	return c > ' ' && c < 0x7F && !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z')

@@ -55,20 +55,18 @@ func escapeTelegramWord(w string, emit func(out, shown string, canStart bool)) {
 	cs := clusters(w)
 	for i, c := range cs {
 		out, shown := escapeHTML(c), c
-		if strings.HasPrefix(c, "@") && i+1 < len(cs) && isUsernameStart(cs[i+1]) && (i == 0 || !isWordCluster(cs[i-1])) {
+		if strings.HasPrefix(c, "@") && i+1 < len(cs) && isUsernameChar(cs[i+1]) && (i == 0 || !isUsernameChar(cs[i-1])) {
 			out, shown = out+"\u200B", shown+"\u200B"
 		}
 		emit(out, shown, true)
 	}
 }
 
-func isUsernameStart(c string) bool {
-	r, _ := utf8.DecodeRuneInString(c)
-	return r == '_' || r < utf8.RuneSelf && (r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
-}
-
-func isWordCluster(c string) bool {
-	r, _ := utf8.DecodeRuneInString(c)
+// isUsernameChar reports whether a cluster starts with a character of a
+// Telegram username (ASCII letters, digits and _): an @ right after one is
+// part of an e-mail address, an @ right before one starts a mention.
+func isUsernameChar(c string) bool {
+	r := c[0]
 	return r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'
 }
 
@@ -96,9 +94,9 @@ func telegramLink(u string) (string, string) {
 // messages as the limits require: each part is at most TelegramMaxText
 // characters counted the way Telegram counts them (see TelegramMaxText),
 // carries at most TelegramMaxEntities tags and TelegramMaxHTML units of
-// HTML. Parts are cut between stories; a story that does not fit in one
-// message alone is cut at a line break or a space, with its tags closed at
-// the end of one part and reopened in the next. Feed text is escaped, links
+// HTML. Parts are cut between stories; a story that does not fit in a
+// message of its own is cut at a line break or a space, with its tags
+// closed at the end of one part and reopened in the next. Feed text is escaped, links
 // are only http and https, and @username mentions are neutralised.
 func Telegram(d digest.Digest) []string {
 	return telegramParts(d, telegramLimits)
@@ -175,9 +173,11 @@ var telegramTags = map[string]bool{
 // then at line breaks, spaces, and as a last resort between characters,
 // never inside a tag, an entity or a character; tags open at a cut are
 // closed and reopened. White space at a cut is dropped. It returns an
-// *digest.Error with code EINVALID when html is not valid Telegram HTML:
-// an unknown tag, a tag left open or closed out of order, an entity
-// Telegram does not know, or a stray < or &.
+// *digest.Error with code EINVALID when html is not valid Telegram HTML
+// (an unknown tag, a tag left open or closed out of order, an entity
+// Telegram does not know, a stray < > or &, invalid UTF-8), or when its
+// tags nest so deep (more than 16, or more than half of TelegramMaxHTML of
+// open tags) that repeating them in every part would leave no room.
 func SplitTelegram(html string) ([]string, error) {
 	return splitTelegram(html, telegramLimits)
 }
@@ -193,6 +193,9 @@ func splitTelegram(src string, lim cost) ([]string, error) {
 	}
 	return out, nil
 }
+
+// maxTelegramDepth bounds how deep SplitTelegram accepts tags nested.
+const maxTelegramDepth = 16
 
 // parseTelegram reads Telegram HTML into pieces.
 func parseTelegram(s string) ([]piece, error) {
@@ -272,6 +275,15 @@ func parseTelegram(s string) ([]piece, error) {
 				stack = append(stack, name)
 				open = append(open, len(ps))
 				ps = append(ps, piece{kind: kOpen, out: tag, cost: d.markupCost(tag, true)})
+				// Tags open at a cut are repeated in the next part, so
+				// together they must leave room for text in every part.
+				var markup cost
+				for _, o := range open {
+					markup = markup.add(ps[o].cost)
+				}
+				if len(stack) > maxTelegramDepth || markup[1] > TelegramMaxHTML/2 {
+					return nil, invalidHTML("tags nested too deep to split at byte %d", i)
+				}
 			}
 			i = end
 		case '&':

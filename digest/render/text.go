@@ -12,8 +12,9 @@ const textWidth = 80
 // Text renders d as plain text for a terminal: the title and window, then
 // each story numbered with its headline, time and developing marker,
 // summary, "3 sources: a, b, c" and one line per source with its link, then
-// "and N more stories" and the notices. Lines wrap at 80 columns with a
-// hanging indent (a word longer than a line is not broken). Control
+// "and N more stories" and the notices. Lines wrap at 80 characters with a
+// hanging indent (a word longer than a line is not broken; wide characters
+// count as one). Control
 // characters in feed text, terminal escape sequences among them, are
 // removed.
 func Text(d digest.Digest) string {
