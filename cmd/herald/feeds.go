@@ -35,6 +35,7 @@ func runFeedsAdd(ctx context.Context, a *app, args []string) error {
 	c := commands["feeds add"]
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
 	name := fs.String("name", "", "short `name` for the feed (default: its title)")
+	noFetch := fs.Bool("no-fetch", false, "add the feed without fetching it first (the next poll fetches it)")
 	pos, err := a.parse(c, fs, args, 1, 1)
 	if err != nil {
 		return err
@@ -43,15 +44,37 @@ func runFeedsAdd(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	_, st, err := a.setup(ctx)
+	cfg, st, err := a.setup(ctx)
 	if err != nil {
 		return err
 	}
-	f := &digest.Feed{URL: u, Name: *name}
-	if err := st.CreateFeed(ctx, f); err != nil {
-		return fmt.Errorf("add feed: %s", userError(err))
+	// Fetch once before saving: the user learns now, not at the next poll,
+	// whether the address is a feed, and the first articles are stored.
+	out, err := a.newFeedAdder(cfg, st, *noFetch).add(ctx, u, *name)
+	if out.Page != "" {
+		fmt.Fprintf(a.stdout, "%s is a web page; it advertises the feed %s\n", out.Page, out.URL)
 	}
-	fmt.Fprintf(a.stdout, "added feed %d: %s\n", f.ID, f.URL)
+	if out.MovedFrom != "" {
+		fmt.Fprintf(a.stdout, "%s has moved permanently to %s\n", out.MovedFrom, out.URL)
+	}
+	switch {
+	case err != nil:
+		return fmt.Errorf("add feed: %s", userError(err))
+	case out.Present:
+		return fmt.Errorf("add feed: feed %s is already added", out.URL)
+	case *noFetch:
+		fmt.Fprintf(a.stdout, "added feed %d: %s (not fetched yet)\n", out.Feed.ID, out.Feed.URL)
+	case out.Failing != nil:
+		fmt.Fprintf(a.stdout, "added feed %d: %s\n", out.Feed.ID, out.Feed.URL)
+		fmt.Fprintf(a.stderr, "warning: it could not be fetched now: %s\nHerald will retry %s; 'herald feeds list' shows its state.\n",
+			userError(out.Failing), humanWhen(out.Feed.NextCheckAt))
+	default:
+		title := out.Feed.Title
+		if title == "" {
+			title = "(untitled)"
+		}
+		fmt.Fprintf(a.stdout, "added feed %d: %s (%s) with %d item(s)\n", out.Feed.ID, title, out.Feed.URL, out.Result.Articles)
+	}
 	return nil
 }
 
