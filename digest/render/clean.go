@@ -95,8 +95,9 @@ const maxURLLen = 2048
 // not be one: only absolute http and https URLs with a host and without user
 // information ("https://bank.example@evil.example/" is a phishing trick)
 // are linked, white space and control characters disqualify a URL, and
-// characters that RFC 3986 does not allow unencoded (" < > \ ^ ` { | }) are
-// percent-encoded so that no output format can mistake them for markup.
+// characters that RFC 3986 does not allow unencoded (" < > \ ^ ` { | }, and
+// non-ASCII characters outside the host) are percent-encoded so that no
+// output format can mistake them for markup.
 func safeURL(u string) string {
 	u = strings.TrimSpace(u)
 	if u == "" || len(u) > maxURLLen || !utf8.ValidString(u) {
@@ -115,9 +116,16 @@ func safeURL(u string) string {
 		return ""
 	}
 	var b strings.Builder
+	// Past scheme://host (there is no user information), non-ASCII bytes
+	// are percent-encoded too, as browsers do: some platforms refuse
+	// links that are not ASCII.
+	authority := len(p.Scheme) + len("://") + len(p.Host)
+	if authority > len(u) || !strings.EqualFold(u[:authority], p.Scheme+"://"+p.Host) {
+		return ""
+	}
 	for i := 0; i < len(u); i++ {
 		c := u[i]
-		if strings.IndexByte(`"<>\^`+"`{|}", c) >= 0 {
+		if strings.IndexByte(`"<>\^`+"`{|}", c) >= 0 || (c >= utf8.RuneSelf && i >= authority) {
 			b.WriteString("%" + strings.ToUpper(hex2(c)))
 			continue
 		}

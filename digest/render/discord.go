@@ -3,6 +3,7 @@ package render
 import (
 	"encoding/json"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/seed-c50b6fda/herald/digest"
 )
@@ -344,7 +345,7 @@ func discordEmbeds(d digest.Digest, descLimit int) []DiscordMessage {
 		if s.label != "" {
 			sources(db, s, discordLink)
 		}
-		first := DiscordEmbed{Title: title, URL: s.url, Color: color}
+		first := DiscordEmbed{Title: title, URL: asciiOnly(s.url), Color: color}
 		g := []DiscordEmbed{first}
 		for i, p := range split(db.ps, lim) {
 			if i == 0 {
@@ -396,6 +397,18 @@ func discordEmbeds(d digest.Digest, descLimit int) []DiscordMessage {
 		}
 	}
 	return msgs
+}
+
+// asciiOnly returns u if it is all ASCII, else "". Discord refuses a whole
+// message whose embed URL it does not consider well formed; an
+// internationalised host name is the one non-ASCII part safeURL leaves.
+func asciiOnly(u string) string {
+	for i := 0; i < len(u); i++ {
+		if u[i] >= utf8.RuneSelf {
+			return ""
+		}
+	}
+	return u
 }
 
 // discordTitle escapes a headline for an embed title (Discord renders markdown in

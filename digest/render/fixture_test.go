@@ -33,7 +33,7 @@ func nastyDigest() digest.Digest {
 				Sources: []digest.Source{
 					{Name: "Reuters <wire>", URL: "https://www.reuters.com/world/europe/crocus-(live)"},
 					{Name: "AP & Co", URL: "javascript:alert(1)"},
-					{Name: "ТАСС", URL: "https://tass.ru/proisshestviya/20310001"},
+					{Name: "ТАСС", URL: "https://tass.ru/происшествия/20310001"},
 					{Name: "الجزيرة", URL: "https://www.aljazeera.net/news/2024/3/22/@everyone"},
 					{Name: "", URL: "https://www.ynet.co.il/news/article/abc"},
 				},

@@ -122,6 +122,8 @@ func TestSafeURL(t *testing.T) {
 		{"HTTPS://Example.com/", "HTTPS://Example.com/"},
 		{`https://example.com/"><script>`, "https://example.com/%22%3E%3Cscript%3E"},
 		{"https://example.com/a|b{c}", "https://example.com/a%7Cb%7Bc%7D"},
+		{"https://ru.wikipedia.org/wiki/Крокус?q=é#ä", "https://ru.wikipedia.org/wiki/%D0%9A%D1%80%D0%BE%D0%BA%D1%83%D1%81?q=%C3%A9#%C3%A4"},
+		{"https://пример.рф/путь", "https://пример.рф/%D0%BF%D1%83%D1%82%D1%8C"},
 		{"javascript:alert(1)", ""},
 		{"data:text/html,hi", ""},
 		{"ftp://example.com/f", ""},
@@ -240,6 +242,17 @@ func TestDiscordNoPingEverywhere(t *testing.T) {
 		checkDiscordMessage(t, m)
 		b, _ := json.Marshal(m)
 		checkNoPing(t, "message JSON", strings.ReplaceAll(string(b), `"url":"https://example.com/@everyone/@HERE"`, ""))
+	}
+}
+
+func TestDiscordEmbedURLIsASCII(t *testing.T) {
+	d := digest.Digest{Stories: []digest.DigestStory{
+		{Headline: "a", URL: "https://пример.рф/x"},
+		{Headline: "b", URL: "https://example.com/путь"},
+	}}
+	e := Discord(d)[0].Embeds
+	if e[0].URL != "" || e[1].URL != "https://example.com/%D0%BF%D1%83%D1%82%D1%8C" {
+		t.Fatalf("embed URLs %q, %q", e[0].URL, e[1].URL)
 	}
 }
 
