@@ -1,0 +1,376 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/seed-c50b6fda/herald/digest"
+	"golang.org/x/time/rate"
+)
+
+// Sender delivers rendered messages to one platform.
+type Sender interface {
+	// Send delivers m.Payload to m.ChatID (and m.ThreadID) and returns the
+	// platform's id for the message. A *SendError says when the platform
+	// answered something that changes what to do next; any other error is
+	// retried with back-off.
+	Send(ctx context.Context, m *digest.OutboxMessage) (platformID string, err error)
+}
+
+// SendError is a platform's answer that the outbox acts on.
+type SendError struct {
+	Err        error
+	RetryAfter time.Duration // 429: wait this long before the chat's next message
+	Global     bool          // the RetryAfter applies to every chat of the platform
+	Forbidden  bool          // 403: the bot was blocked or removed; the chat becomes inactive
+	MigratedTo string        // the chat moved to this id (Telegram group upgraded to supergroup)
+	Permanent  bool          // the request itself is wrong; retrying cannot help
+}
+
+func (e *SendError) Error() string { return e.Err.Error() }
+func (e *SendError) Unwrap() error { return e.Err }
+
+// Limits are a platform's sending limits, enforced before sending so that
+// 429s stay rare.
+type Limits struct {
+	Global       rate.Limit // messages per second over all chats
+	GlobalBurst  int
+	PerChat      rate.Limit // messages per second into one chat
+	PerChatBurst int
+	// PerGroup additionally limits chats for which IsGroup is true
+	// (Telegram: 20 messages a minute in a group).
+	PerGroup      rate.Limit
+	PerGroupBurst int
+	IsGroup       func(chatID string) bool
+}
+
+// OutboxStore is what the outbox persists.
+type OutboxStore interface {
+	EnqueueMessages(ctx context.Context, msgs []*digest.OutboxMessage) error
+	ListOutbox(ctx context.Context, filter digest.OutboxFilter) ([]*digest.OutboxMessage, error)
+	MarkSent(ctx context.Context, id int64, platformID string, at time.Time) error
+	MarkAttemptFailed(ctx context.Context, id int64, reason string, next time.Time) error
+	SetChatActive(ctx context.Context, platform, id string, active bool, reason string) error
+	MigrateChat(ctx context.Context, platform, from, to string) error
+}
+
+// OutboxConfig configures an Outbox.
+type OutboxConfig struct {
+	Store   OutboxStore
+	Senders map[string]Sender // by platform
+	Limits  map[string]Limits // by platform; a platform without limits is unlimited
+
+	MaxAttempts   int           // attempts before a message is marked failed: 12
+	MaxBackoff    time.Duration // longest wait between attempts: 30m
+	Workers       int           // chats sent to at once: 16
+	ShutdownGrace time.Duration // in-flight sends may finish this long after Run's ctx ends: 10s
+
+	// OnSent and OnRetry, when set, observe deliveries (metrics).
+	OnSent  func(m *digest.OutboxMessage)
+	OnRetry func(m *digest.OutboxMessage, err error)
+
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// Outbox delivers everything the bot sends: messages are written to the
+// store first, sent in order per chat within the platform's limits, and
+// marked sent only when the platform confirms, so a restart resumes unsent
+// parts and never re-sends sent ones.
+type Outbox struct {
+	cfg  OutboxConfig
+	wake chan struct{}
+
+	mu       sync.Mutex
+	global   map[string]*rate.Limiter
+	chats    map[string]*chatLimit
+	pausedTo map[string]time.Time // platform or platform/chat -> resume time
+}
+
+type chatLimit struct {
+	chat, group *rate.Limiter
+}
+
+// NewOutbox returns an Outbox.
+func NewOutbox(cfg OutboxConfig) *Outbox {
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = 12
+	}
+	if cfg.MaxBackoff <= 0 {
+		cfg.MaxBackoff = 30 * time.Minute
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 16
+	}
+	if cfg.ShutdownGrace <= 0 {
+		cfg.ShutdownGrace = 10 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	o := &Outbox{cfg: cfg, wake: make(chan struct{}, 1), global: map[string]*rate.Limiter{},
+		chats: map[string]*chatLimit{}, pausedTo: map[string]time.Time{}}
+	for p, l := range cfg.Limits {
+		if l.Global > 0 {
+			o.global[p] = rate.NewLimiter(l.Global, max(l.GlobalBurst, 1))
+		}
+	}
+	return o
+}
+
+// Enqueue stores messages for delivery and wakes the sender. ECONFLICT
+// means a message with the same key was enqueued before: the delivery is
+// already on its way (or done).
+func (o *Outbox) Enqueue(ctx context.Context, msgs []*digest.OutboxMessage) error {
+	if err := o.cfg.Store.EnqueueMessages(ctx, msgs); err != nil {
+		return err
+	}
+	o.Wake()
+	return nil
+}
+
+// Wake makes Run look for due messages now.
+func (o *Outbox) Wake() {
+	select {
+	case o.wake <- struct{}{}:
+	default:
+	}
+}
+
+// pollEvery is how often Run looks for due messages when nothing woke it,
+// which picks up messages enqueued by other processes.
+const pollEvery = time.Second
+
+// Run sends due messages until ctx ends, then lets in-flight sends finish
+// for at most ShutdownGrace and returns.
+func (o *Outbox) Run(ctx context.Context) error {
+	// Sends in flight when ctx ends get ShutdownGrace to finish: a part
+	// the platform accepted should also be marked sent.
+	sendCtx, cancelSends := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelSends()
+	stop := context.AfterFunc(ctx, func() { time.AfterFunc(o.cfg.ShutdownGrace, cancelSends) })
+	defer stop()
+	for {
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err := o.round(ctx, sendCtx); err != nil && ctx.Err() == nil {
+			o.cfg.Logger.Error("outbox round failed", "err", err)
+		}
+		t := time.NewTimer(pollEvery)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-o.wake:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+// Flush sends every due message once and returns when done: for the CLI
+// and tests, which do not run a loop.
+func (o *Outbox) Flush(ctx context.Context) error {
+	return o.round(ctx, ctx)
+}
+
+// round sends the due messages: chats in parallel, each chat's messages in
+// order. A chat stops at its first message that is not due or fails, so a
+// later part never overtakes an earlier one.
+func (o *Outbox) round(ctx, sendCtx context.Context) error {
+	// Only platforms this process can send to: the others' messages wait
+	// for a process that has their adapter.
+	var pending []*digest.OutboxMessage
+	for platform := range o.cfg.Senders {
+		msgs, err := o.cfg.Store.ListOutbox(ctx, digest.OutboxFilter{Status: digest.OutboxPending, Platform: platform, Limit: 5000})
+		if err != nil {
+			return fmt.Errorf("list pending %s messages: %w", platform, err)
+		}
+		pending = append(pending, msgs...)
+	}
+	var order []string
+	byChat := map[string][]*digest.OutboxMessage{}
+	for _, m := range pending {
+		k := m.Platform + "/" + m.ChatID
+		if _, ok := byChat[k]; !ok {
+			order = append(order, k)
+		}
+		byChat[k] = append(byChat[k], m)
+	}
+	sem := make(chan struct{}, o.cfg.Workers)
+	var wg sync.WaitGroup
+	for _, k := range order {
+		if ctx.Err() != nil {
+			break // stop taking work; what is in flight finishes
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func(msgs []*digest.OutboxMessage) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			chat := msgs[0].ChatID
+			for _, m := range msgs {
+				if ctx.Err() != nil || m.NextAttemptAt.After(o.cfg.Now()) {
+					return
+				}
+				m.ChatID = chat // the chat may have migrated while sending an earlier part
+				if !o.send(sendCtx, m) {
+					return
+				}
+				chat = m.ChatID
+			}
+		}(byChat[k])
+	}
+	wg.Wait()
+	return nil
+}
+
+// send delivers one message and records the outcome. It reports whether
+// the chat's next message may follow.
+func (o *Outbox) send(ctx context.Context, m *digest.OutboxMessage) bool {
+	log := o.cfg.Logger.With("platform", m.Platform, "chat_id", m.ChatID, "outbox_id", m.ID, "key", m.Key)
+	sender := o.cfg.Senders[m.Platform]
+	if !o.waitTurn(ctx, m) {
+		return false
+	}
+	id, err := sender.Send(ctx, m)
+	now := o.cfg.Now()
+	if err == nil {
+		if err := o.cfg.Store.MarkSent(context.WithoutCancel(ctx), m.ID, id, now); err != nil {
+			log.Error("message sent but not marked sent; it may repeat once", "err", err)
+			return false
+		}
+		if o.cfg.OnSent != nil {
+			o.cfg.OnSent(m)
+		}
+		log.Debug("message sent", "platform_message_id", id)
+		return true
+	}
+	if ctx.Err() != nil {
+		return false // shutting down: the message stays pending
+	}
+	if o.cfg.OnRetry != nil {
+		o.cfg.OnRetry(m, err)
+	}
+	store := context.WithoutCancel(ctx)
+	var se *SendError
+	errors.As(err, &se)
+	switch {
+	case se != nil && se.MigratedTo != "":
+		log.Info("chat migrated", "to_chat_id", se.MigratedTo)
+		if merr := o.cfg.Store.MigrateChat(store, m.Platform, m.ChatID, se.MigratedTo); merr != nil && !digest.IsNotFound(merr) {
+			log.Error("follow chat migration", "err", merr)
+			o.retryLater(store, log, m, err, 0)
+			return false
+		}
+		m.ChatID = se.MigratedTo
+		return o.send(ctx, m)
+	case se != nil && se.Forbidden:
+		log.Warn("bot was blocked or removed; chat marked inactive", "err", err)
+		if aerr := o.cfg.Store.SetChatActive(store, m.Platform, m.ChatID, false, err.Error()); aerr != nil && !digest.IsNotFound(aerr) {
+			log.Error("mark chat inactive", "err", aerr)
+		}
+		o.failForGood(store, log, m, err)
+		return false
+	case se != nil && se.Permanent:
+		o.failForGood(store, log, m, err)
+		return true // this message is wrong, not the chat: the next may go
+	case se != nil && se.RetryAfter > 0:
+		key := m.Platform + "/" + m.ChatID
+		if se.Global {
+			key = m.Platform
+		}
+		o.mu.Lock()
+		o.pausedTo[key] = now.Add(se.RetryAfter)
+		o.mu.Unlock()
+		log.Warn("rate limited by platform", "retry_after", se.RetryAfter, "global", se.Global)
+		o.retryLater(store, log, m, err, se.RetryAfter)
+		return false
+	default:
+		o.retryLater(store, log, m, err, 0)
+		return false
+	}
+}
+
+// waitTurn waits until the platform's and the chat's limits let m go. It
+// returns false, leaving m for a later round, while the platform asked us
+// to pause (a 429's retry-after) or when ctx ends.
+func (o *Outbox) waitTurn(ctx context.Context, m *digest.OutboxMessage) bool {
+	o.mu.Lock()
+	resume := o.pausedTo[m.Platform]
+	if t := o.pausedTo[m.Platform+"/"+m.ChatID]; t.After(resume) {
+		resume = t
+	}
+	global := o.global[m.Platform]
+	cl := o.chatLimiter(m.Platform, m.ChatID)
+	o.mu.Unlock()
+	if resume.After(o.cfg.Now()) {
+		return false
+	}
+	for _, l := range []*rate.Limiter{cl.chat, cl.group, global} {
+		if l != nil && l.Wait(ctx) != nil {
+			return false
+		}
+	}
+	return true
+}
+
+func (o *Outbox) chatLimiter(platform, chat string) *chatLimit {
+	k := platform + "/" + chat
+	if cl, ok := o.chats[k]; ok {
+		return cl
+	}
+	l := o.cfg.Limits[platform]
+	cl := &chatLimit{}
+	if l.PerChat > 0 {
+		cl.chat = rate.NewLimiter(l.PerChat, max(l.PerChatBurst, 1))
+	}
+	if l.PerGroup > 0 && l.IsGroup != nil && l.IsGroup(chat) {
+		cl.group = rate.NewLimiter(l.PerGroup, max(l.PerGroupBurst, 1))
+	}
+	o.chats[k] = cl
+	return cl
+}
+
+// retryLater schedules another attempt after wait, or after a capped,
+// jittered exponential back-off when wait is zero; past MaxAttempts the
+// message is marked failed, which /status and the logs show.
+func (o *Outbox) retryLater(ctx context.Context, log *slog.Logger, m *digest.OutboxMessage, err error, wait time.Duration) {
+	if m.Attempts+1 >= o.cfg.MaxAttempts {
+		o.failForGood(ctx, log, m, fmt.Errorf("gave up after %d attempts: %w", m.Attempts+1, err))
+		return
+	}
+	if wait <= 0 {
+		wait = Backoff(m.Attempts, o.cfg.MaxBackoff)
+	}
+	if merr := o.cfg.Store.MarkAttemptFailed(ctx, m.ID, err.Error(), o.cfg.Now().Add(wait)); merr != nil {
+		log.Error("record failed attempt", "err", merr)
+	}
+	log.Warn("send failed; will retry", "err", err, "attempt", m.Attempts+1, "retry_in", wait)
+}
+
+func (o *Outbox) failForGood(ctx context.Context, log *slog.Logger, m *digest.OutboxMessage, err error) {
+	if merr := o.cfg.Store.MarkAttemptFailed(ctx, m.ID, err.Error(), time.Time{}); merr != nil {
+		log.Error("record failed message", "err", merr)
+	}
+	log.Error("message not delivered", "err", err)
+}
+
+// Backoff is the wait before attempt n+1: 2^n seconds with ±25% jitter,
+// capped at limit.
+func Backoff(n int, limit time.Duration) time.Duration {
+	d := time.Second << min(n, 20)
+	if d > limit {
+		d = limit
+	}
+	return time.Duration(float64(d) * (0.75 + rand.Float64()/2))
+}
