@@ -148,10 +148,23 @@ func (t *textBuilder) block() {
 }
 
 func (t *textBuilder) write(s string) {
-	for _, r := range s {
+	for i := 0; i < len(s) && !t.truncated; {
+		// Fast path: a run of visible ASCII is copied in one go.
+		j := i
+		for j < len(s) && s[j] > ' ' && s[j] < 0x7f {
+			j++
+		}
+		if j > i {
+			t.visible(s[i:j])
+			i = j
+			continue
+		}
+		r, size := rune(s[i]), 1
+		if r >= utf8.RuneSelf {
+			r, size = utf8.DecodeRuneInString(s[i:])
+		}
+		i += size
 		switch {
-		case t.truncated:
-			return
 		case r == '\n':
 			// Plain-text bodies separate paragraphs with blank lines.
 			t.space = true
@@ -161,18 +174,40 @@ func (t *textBuilder) write(s string) {
 		case unicode.IsSpace(r):
 			t.space = true
 		case invisible(r):
+		case size == 1 && r == utf8.RuneError:
+			t.visible("\uFFFD") // an invalid byte
 		default:
-			t.nl = 0
-			sep := t.b.Len() > 0 && (t.space || t.newline)
-			if t.max > 0 && t.runes+1+b2i(sep) > t.max {
+			t.visible(s[i-size : i])
+		}
+	}
+}
+
+// visible appends a run of visible characters, after the pending
+// separator, cutting it at the cap.
+func (t *textBuilder) visible(run string) {
+	t.nl = 0
+	sep := t.b.Len() > 0 && (t.space || t.newline)
+	n := len(run)
+	if run[0] >= utf8.RuneSelf {
+		n = utf8.RuneCountInString(run)
+	}
+	if t.max > 0 && t.runes+n+b2i(sep) > t.max {
+		// Write what fits, rune by rune, then cut.
+		for _, r := range run {
+			if t.runes+1+b2i(sep) > t.max {
 				t.truncate(sep)
 				return
 			}
 			t.flush()
+			sep = false
 			t.b.WriteRune(r)
 			t.runes++
 		}
+		return
 	}
+	t.flush()
+	t.b.WriteString(run)
+	t.runes += n
 }
 
 // flush writes the pending separator, if any, before the next visible rune.

@@ -3,6 +3,7 @@ package fetch_test
 import (
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/seed-c50b6fda/herald/digest/fetch"
 )
@@ -86,3 +87,34 @@ func TestPlainTextCap(t *testing.T) {
 		t.Errorf("capped text has %d runes, ends %q", n, text[len(text)-10:])
 	}
 }
+
+func FuzzCleanText(f *testing.F) {
+	for _, s := range []string{"<p>a&amp;b</p>", "x<script>y</script>z", "\u200b\u202e a  b\n\nc", "<img src=x width=1>", "abc def ghi", "\xff\xfe<b>", "&#0;&#x110000;"} {
+		f.Add(s, 7)
+	}
+	f.Fuzz(func(t *testing.T, s string, max int) {
+		max = max % 500
+		if max < 0 {
+			max = -max
+		}
+		for _, out := range []string{fetch.CleanText(s, max), oneLineOf(fetch.PlainText(s, max))} {
+			if !utf8.ValidString(out) {
+				t.Fatalf("not UTF-8: %q", out)
+			}
+			if max > 0 && utf8.RuneCountInString(out) > max+1 {
+				t.Fatalf("%d runes over the cap %d: %q", utf8.RuneCountInString(out), max, out)
+			}
+			for _, r := range out {
+				if r < 0x20 && r != '\n' || r == 0x7f || r == 0x200b || r == 0x202e {
+					t.Fatalf("control or invisible character %U in %q", r, out)
+				}
+			}
+		}
+		clean := fetch.CleanText(s, max)
+		if clean != strings.TrimSpace(clean) || strings.Contains(clean, "  ") || strings.ContainsRune(clean, '\n') {
+			t.Fatalf("not one clean line: %q", clean)
+		}
+	})
+}
+
+func oneLineOf(text, _ string) string { return text }
