@@ -151,6 +151,13 @@ type OutboxStore interface {
 	// returns ECONFLICT: a delivery is enqueued once.
 	EnqueueMessages(ctx context.Context, msgs []*OutboxMessage) error
 
+	// EnqueueDigest enqueues the parts of one scheduled digest, records
+	// the stories it carries and sets the subscription's LastDigestAt to
+	// windowEnd, all in one transaction: a slot's digest is built once.
+	// ECONFLICT if any part's key was enqueued before (nothing changes);
+	// ENOTFOUND if the subscription does not exist.
+	EnqueueDigest(ctx context.Context, subscriptionID int64, parts []*OutboxMessage, deliveries []StoryDelivery, windowEnd time.Time) error
+
 	// ListOutbox returns the messages matching the filter, ordered by ID
 	// (newest first with filter.Newest).
 	ListOutbox(ctx context.Context, filter OutboxFilter) ([]*OutboxMessage, error)

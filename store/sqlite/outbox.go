@@ -13,48 +13,71 @@ import (
 
 // EnqueueMessages implements digest.OutboxStore.
 func (db *DB) EnqueueMessages(ctx context.Context, msgs []*digest.OutboxMessage) error {
-	now := db.now()
-	err := db.withTx(ctx, func(tx *sql.Tx) error {
-		ins, err := tx.PrepareContext(ctx, `INSERT INTO outbox (key, platform, chat_id, thread_id, subscription_id,
-			slot, part, parts, kind, payload, status, attempts, next_attempt_at, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)`)
-		if err != nil {
-			return err
-		}
-		defer ins.Close()
-		for _, m := range msgs {
-			if m.Key == "" || m.Platform == "" || m.ChatID == "" {
-				return digest.Errorf(digest.EINVALID, "an outbox message needs a key, a platform and a chat")
-			}
-			if m.CreatedAt.IsZero() {
-				m.CreatedAt = now
-			}
-			if m.NextAttemptAt.IsZero() {
-				m.NextAttemptAt = m.CreatedAt
-			}
-			if m.Part == 0 {
-				m.Part, m.Parts = 1, max(m.Parts, 1)
-			}
-			res, err := ins.ExecContext(ctx, m.Key, m.Platform, m.ChatID, m.ThreadID, m.SubscriptionID,
-				micros(m.Slot), m.Part, m.Parts, m.Kind, m.Payload, digest.OutboxPending,
-				micros(m.NextAttemptAt), micros(m.CreatedAt))
-			if isUnique(err) {
-				return digest.Errorf(digest.ECONFLICT, "outbox message %s is already enqueued", m.Key)
-			}
-			if err != nil {
-				return err
-			}
-			if m.ID, err = res.LastInsertId(); err != nil {
-				return err
-			}
-			m.Status, m.Attempts = digest.OutboxPending, 0
-		}
-		return nil
-	})
+	err := db.withTx(ctx, func(tx *sql.Tx) error { return db.enqueue(ctx, tx, msgs) })
 	if err != nil && digest.ErrorCode(err) == digest.EINTERNAL {
 		return fmt.Errorf("enqueue %d message(s): %w", len(msgs), err)
 	}
 	return err
+}
+
+// EnqueueDigest implements digest.OutboxStore.
+func (db *DB) EnqueueDigest(ctx context.Context, subscriptionID int64, parts []*digest.OutboxMessage, deliveries []digest.StoryDelivery, windowEnd time.Time) error {
+	err := db.withTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE subscriptions SET last_digest_at = ? WHERE id = ?`, micros(windowEnd), subscriptionID)
+		if err != nil {
+			return err
+		}
+		if err := mustAffect(res, digest.Errorf(digest.ENOTFOUND, "subscription %d not found", subscriptionID)); err != nil {
+			return err
+		}
+		if err := db.enqueue(ctx, tx, parts); err != nil {
+			return err
+		}
+		return recordDeliveries(ctx, tx, subscriptionID, deliveries, db.now())
+	})
+	if err != nil && digest.ErrorCode(err) == digest.EINTERNAL {
+		return fmt.Errorf("enqueue digest of subscription %d: %w", subscriptionID, err)
+	}
+	return err
+}
+
+func (db *DB) enqueue(ctx context.Context, tx *sql.Tx, msgs []*digest.OutboxMessage) error {
+	now := db.now()
+	ins, err := tx.PrepareContext(ctx, `INSERT INTO outbox (key, platform, chat_id, thread_id, subscription_id,
+		slot, part, parts, kind, payload, status, attempts, next_attempt_at, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer ins.Close()
+	for _, m := range msgs {
+		if m.Key == "" || m.Platform == "" || m.ChatID == "" {
+			return digest.Errorf(digest.EINVALID, "an outbox message needs a key, a platform and a chat")
+		}
+		if m.CreatedAt.IsZero() {
+			m.CreatedAt = now
+		}
+		if m.NextAttemptAt.IsZero() {
+			m.NextAttemptAt = m.CreatedAt
+		}
+		if m.Part == 0 {
+			m.Part, m.Parts = 1, max(m.Parts, 1)
+		}
+		res, err := ins.ExecContext(ctx, m.Key, m.Platform, m.ChatID, m.ThreadID, m.SubscriptionID,
+			micros(m.Slot), m.Part, m.Parts, m.Kind, m.Payload, digest.OutboxPending,
+			micros(m.NextAttemptAt), micros(m.CreatedAt))
+		if isUnique(err) {
+			return digest.Errorf(digest.ECONFLICT, "outbox message %s is already enqueued", m.Key)
+		}
+		if err != nil {
+			return err
+		}
+		if m.ID, err = res.LastInsertId(); err != nil {
+			return err
+		}
+		m.Status, m.Attempts = digest.OutboxPending, 0
+	}
+	return nil
 }
 
 const outboxColumns = `id, key, platform, chat_id, thread_id, subscription_id, slot, part, parts, kind, payload,

@@ -198,20 +198,24 @@ func (db *DB) RecordStoryDeliveries(ctx context.Context, subscriptionID int64, d
 		if err != nil {
 			return err
 		}
-		for _, d := range deliveries {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO story_deliveries (subscription_id, story_id, sources, sent_at)
-				VALUES (?, ?, ?, ?) ON CONFLICT (subscription_id, story_id) DO UPDATE SET
-				sources = excluded.sources, sent_at = excluded.sent_at`,
-				subscriptionID, d.StoryID, d.Sources, micros(at)); err != nil {
-				return err
-			}
-		}
-		return nil
+		return recordDeliveries(ctx, tx, subscriptionID, deliveries, at)
 	})
 	if err != nil && digest.ErrorCode(err) == digest.EINTERNAL {
 		return fmt.Errorf("record deliveries of subscription %d: %w", subscriptionID, err)
 	}
 	return err
+}
+
+func recordDeliveries(ctx context.Context, tx *sql.Tx, subscriptionID int64, deliveries []digest.StoryDelivery, at time.Time) error {
+	for _, d := range deliveries {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO story_deliveries (subscription_id, story_id, sources, sent_at)
+			VALUES (?, ?, ?, ?) ON CONFLICT (subscription_id, story_id) DO UPDATE SET
+			sources = excluded.sources, sent_at = excluded.sent_at`,
+			subscriptionID, d.StoryID, d.Sources, micros(at)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // StoryDeliveries implements digest.SubscriptionStore.

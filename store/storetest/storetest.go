@@ -28,6 +28,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Stories", func(t *testing.T) { testStories(t, open) })
 	t.Run("Subscriptions", func(t *testing.T) { testSubscriptions(t, open) })
 	t.Run("Outbox", func(t *testing.T) { testOutbox(t, open) })
+	t.Run("EnqueueDigest", func(t *testing.T) { testEnqueueDigest(t, open) })
 	t.Run("State", func(t *testing.T) { testState(t, open) })
 	t.Run("ConcurrentWriters", func(t *testing.T) { testConcurrentWriters(t, open) })
 }
@@ -688,6 +689,47 @@ func testOutbox(t *testing.T, open Opener) {
 			t.Errorf("newest digest message = %+v, want id %d", newest, parts[1].ID)
 		}
 	})
+}
+
+func testEnqueueDigest(t *testing.T, open Opener) {
+	s := open(t)
+	ctx := ctxFor(t)
+	f := mustFeed(t, s, "https://one.example/feed")
+	must(t, s.UpsertChat(ctx, &digest.Chat{Platform: digest.PlatformTelegram, ID: "9"}))
+	sub := &digest.Subscription{Platform: digest.PlatformTelegram, ChatID: "9", FeedIDs: []int64{f.ID}, Schedule: "0 8 * * *"}
+	must(t, s.CreateSubscription(ctx, sub))
+	arts := []*digest.Article{article("d1", "One", base)}
+	_, err := s.SaveArticles(ctx, f.ID, arts)
+	must(t, err)
+	must(t, s.AssignStories(ctx, []digest.StoryAssignment{assign(arts[0].ID, arts[0].ID)}, base))
+	slot := base.Add(time.Hour)
+	parts := func() []*digest.OutboxMessage {
+		return []*digest.OutboxMessage{
+			{Key: "digest/x/1", Platform: digest.PlatformTelegram, ChatID: "9", SubscriptionID: sub.ID, Slot: slot, Part: 1, Parts: 2, Kind: "digest", Payload: []byte("1")},
+			{Key: "digest/x/2", Platform: digest.PlatformTelegram, ChatID: "9", SubscriptionID: sub.ID, Slot: slot, Part: 2, Parts: 2, Kind: "digest", Payload: []byte("2")},
+		}
+	}
+	deliveries := []digest.StoryDelivery{{StoryID: arts[0].ID, Sources: 1}}
+	must(t, s.EnqueueDigest(ctx, sub.ID, parts(), deliveries, slot))
+	got, err := s.FindSubscriptionByID(ctx, sub.ID)
+	must(t, err)
+	sameTime(t, "LastDigestAt", got.LastDigestAt, slot)
+	sent, err := s.StoryDeliveries(ctx, sub.ID, []int64{arts[0].ID})
+	must(t, err)
+	if sent[arts[0].ID] != 1 {
+		t.Errorf("deliveries = %v", sent)
+	}
+	// The same slot again changes nothing.
+	wantCode(t, s.EnqueueDigest(ctx, sub.ID, parts(), nil, slot.Add(time.Hour)), digest.ECONFLICT)
+	got, err = s.FindSubscriptionByID(ctx, sub.ID)
+	must(t, err)
+	sameTime(t, "LastDigestAt after a repeated slot", got.LastDigestAt, slot)
+	all, err := s.ListOutbox(ctx, digest.OutboxFilter{})
+	must(t, err)
+	if len(all) != 2 {
+		t.Errorf("outbox holds %d messages, want 2", len(all))
+	}
+	wantCode(t, s.EnqueueDigest(ctx, 99999, nil, nil, slot), digest.ENOTFOUND)
 }
 
 func testState(t *testing.T, open Opener) {
