@@ -2,6 +2,7 @@ package fetch
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -42,9 +43,21 @@ type Error struct {
 	Err        error         // the underlying cause, if any
 }
 
-// Error implements error.
+// Error implements error. A password in the URL is shown as "xxxxx".
 func (e *Error) Error() string {
-	return fmt.Sprintf("fetch %s: %s", e.URL, e.Detail)
+	return fmt.Sprintf("fetch %s: %s", redactURL(e.URL), e.Detail)
+}
+
+// redactURL hides the password of a URL with user info.
+func redactURL(raw string) string {
+	if !strings.Contains(raw, "@") {
+		return raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	return u.Redacted()
 }
 
 // Unwrap returns the cause and a *digest.Error carrying the code that fits

@@ -200,6 +200,11 @@ func (c *Client) Fetch(ctx context.Context, req Request) (*Result, error) {
 	if err != nil {
 		return nil, &Error{Kind: KindInvalidURL, URL: req.URL, Err: err, Detail: "not a valid feed URL: " + err.Error()}
 	}
+	// parseURL drops user info, which identity keys must not carry; a
+	// private feed's credentials are still sent.
+	if orig, err := url.Parse(strings.TrimSpace(req.URL)); err == nil && orig.User != nil {
+		u.User = orig.User
+	}
 	// The whole request, body included, must finish in time: per-phase
 	// time-outs cannot stop a server that drips one byte a second.
 	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)

@@ -637,3 +637,26 @@ func TestFetchBodyBuffersAreNotShared(t *testing.T) {
 		t.Errorf("first result changed: %q %+v", first.Feed.Title, first.Feed.Articles[0])
 	}
 }
+
+func TestFetchSendsURLCredentials(t *testing.T) {
+	srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		if u, p, ok := r.BasicAuth(); !ok || u != "reader" || p != "s3cret" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		io.WriteString(w, rssDoc("Private", rssItem("1", "https://x.example/1", "One")))
+	})
+	u := strings.Replace(srv.URL, "http://", "http://reader:s3cret@", 1)
+	res, err := testClient(t, fetch.Options{}).Fetch(context.Background(), fetch.Request{URL: u})
+	if err != nil || res.Feed.Title != "Private" {
+		t.Fatalf("got %v, %v", res, err)
+	}
+	// The credentials do not leak into article identities or errors.
+	if k := res.Feed.Articles[0].Key; strings.Contains(k, "s3cret") {
+		t.Errorf("key %q carries the password", k)
+	}
+	_, err = testClient(t, fetch.Options{}).Fetch(context.Background(), fetch.Request{URL: strings.Replace(u, "s3cret", "wrong", 1)})
+	if err == nil || strings.Contains(err.Error(), "wrong") || !strings.Contains(err.Error(), "401") {
+		t.Errorf("error %v should report the 401 without the password", err)
+	}
+}
