@@ -53,6 +53,9 @@ type Deps struct {
 	CommandEvery time.Duration
 	CommandBurst int
 
+	// OnCommand, when set, observes every handled request (metrics).
+	OnCommand func(platform, command string, took time.Duration)
+
 	Now    func() time.Time
 	Logger *slog.Logger
 }
@@ -87,10 +90,10 @@ func New(d Deps) *Bot {
 	return &Bot{d: d, limiter: newUserLimiter(d.CommandEvery, d.CommandBurst), pages: newPageCache(1000)}
 }
 
-// Handle answers one request. It always returns at least one message, and
-// never an error: problems with the request become replies that say what
-// to do, and our own failures become a short apology while the log keeps
-// the cause.
+// Handle answers one request with at least one message (none only while a
+// flooding user has already been asked to slow down), and never an error:
+// problems with the request become replies that say what to do, and our
+// own failures become a short apology while the log keeps the cause.
 func (b *Bot) Handle(ctx context.Context, req *Request) []*Message {
 	start := b.d.Now()
 	log := b.d.Logger.With("platform", req.Platform, "chat_id", req.ChatID, "user_id", req.UserID, "command", req.Command)
@@ -103,6 +106,16 @@ func (b *Bot) Handle(ctx context.Context, req *Request) []*Message {
 			wait.Round(time.Second).String()))
 	}
 	msgs, err := b.dispatch(ctx, req)
+	took := b.d.Now().Sub(start)
+	if b.d.OnCommand != nil {
+		name := req.Command
+		if req.Callback != "" {
+			name = "button"
+		} else if _, known := commandByName[name]; !known {
+			name = "unknown" // bounded label values for metrics
+		}
+		b.d.OnCommand(req.Platform, name, took)
+	}
 	if err != nil {
 		if digest.ErrorCode(err) == digest.EINTERNAL {
 			log.Error("command failed", "err", err)
@@ -111,7 +124,7 @@ func (b *Bot) Handle(ctx context.Context, req *Request) []*Message {
 		}
 		return replyError(digest.ErrorMessage(err))
 	}
-	log.Debug("command handled", "duration", b.d.Now().Sub(start))
+	log.Debug("command handled", "duration", took)
 	return msgs
 }
 
