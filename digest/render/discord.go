@@ -281,10 +281,10 @@ func notes(b *builder, v view) {
 
 // Discord renders d as Discord messages with one embed per story: the
 // first message's content names the digest and its window; each story's
-// embed has the headline as its title, linked (the embeds are cards, so
-// they need no numbers), the developing
-// marker, summary and linked sources as its description, and its time in
-// the footer; a last embed holds the "more" line and notices. Every limit
+// embed has the headline as its title, linked (embeds are cards, so they
+// need no numbers), the developing marker, summary and linked sources as
+// its description, and its time in the footer; a last embed holds the
+// "more" line and notices. Every limit
 // is kept: a headline longer than a title is cut there and given in full
 // in the description, a description longer than its limit continues in
 // another embed, and embeds are packed at most DiscordMaxEmbeds and
@@ -411,8 +411,8 @@ func asciiOnly(u string) string {
 	return u
 }
 
-// discordTitle escapes a headline for an embed title (Discord renders markdown in
-// titles) and cuts it to DiscordMaxTitle characters with an ellipsis,
+// discordTitle escapes a headline for an embed title (Discord renders
+// markdown in titles) and cuts it to DiscordMaxTitle characters with an ellipsis,
 // reporting whether it did.
 func discordTitle(headline string) (string, bool) {
 	b := &builder{d: &discordDialect}

@@ -17,8 +17,8 @@ import (
 // the part and opened again at the start of the next one.
 
 // cost is what a piece counts against a platform's limits: one number per
-// limit. Each platform documents what its dimensions mean (see
-// telegramLimits and discordLimit).
+// limit. Telegram uses all three (see telegramLimits); Discord counts one,
+// characters.
 type cost [3]int32
 
 func (c cost) add(d cost) cost { return cost{c[0] + d[0], c[1] + d[1], c[2] + d[2]} }
