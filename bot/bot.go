@@ -31,9 +31,12 @@ type Deps struct {
 	Store digest.Store
 	Feeds FeedAdder
 
-	// CanonicalURL normalises a URL the way stored articles and feeds
-	// are, or returns EINVALID.
-	CanonicalURL func(string) (string, error)
+	// FeedURL normalises a feed address the way stored feeds are; it
+	// returns EINVALID for an address that cannot be a feed.
+	FeedURL func(string) (string, error)
+	// ArticleURL canonicalises an article link the way stored articles
+	// are (tracking parameters removed and so on), or returns EINVALID.
+	ArticleURL func(string) (string, error)
 	// ParseSchedule turns what a user typed ("daily 08:00", a cron
 	// expression, "off") into a stored spec ("" for off) and a
 	// description, or returns EINVALID.

@@ -89,7 +89,7 @@ func newEnv(t *testing.T) *env {
 	e := &env{t: t, st: st, clock: now}
 	st.Now = func() time.Time { return e.clock }
 	e.b = bot.New(bot.Deps{
-		Store: st, Feeds: fakeFeeds{st}, CanonicalURL: canonical, ParseSchedule: parseSchedule, NextRuns: nextRuns,
+		Store: st, Feeds: fakeFeeds{st}, FeedURL: canonical, ArticleURL: canonical, ParseSchedule: parseSchedule, NextRuns: nextRuns,
 		DefaultSchedule: "0 8 * * *", DefaultTimeZone: "UTC", Now: func() time.Time { return e.clock },
 		CommandEvery: time.Millisecond, CommandBurst: 1000,
 	})
@@ -290,7 +290,7 @@ func TestRateLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	b := bot.New(bot.Deps{Store: st, CanonicalURL: canonical, ParseSchedule: parseSchedule, NextRuns: nextRuns,
+	b := bot.New(bot.Deps{Store: st, FeedURL: canonical, ArticleURL: canonical, ParseSchedule: parseSchedule, NextRuns: nextRuns,
 		CommandEvery: time.Hour, CommandBurst: 3, Now: func() time.Time { return now }})
 	var replies []string
 	for range 5 {

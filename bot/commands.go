@@ -103,7 +103,7 @@ func (b *Bot) cmdSubscribe(ctx context.Context, req *Request) ([]*Message, error
 	if len([]rune(name)) > 64 {
 		return nil, usage("subscribe", "A feed name may be at most 64 characters long.")
 	}
-	canon, err := b.d.CanonicalURL(rawURL)
+	canon, err := b.d.FeedURL(rawURL)
 	if err != nil {
 		return nil, usage("subscribe", digest.ErrorMessage(err))
 	}
@@ -168,7 +168,7 @@ func (b *Bot) cmdUnsubscribe(ctx context.Context, req *Request) ([]*Message, err
 	if err != nil {
 		return nil, err
 	}
-	canon, _ := b.d.CanonicalURL(ref)
+	canon, _ := b.d.FeedURL(ref)
 	var match []*digest.Feed
 	for _, f := range feeds {
 		if f.URL == canon || f.URL == ref || strings.EqualFold(f.Name, ref) || strings.EqualFold(f.Title, ref) ||
@@ -563,7 +563,7 @@ func (b *Bot) cmdWhy(ctx context.Context, req *Request) ([]*Message, error) {
 	if ref == "" {
 		return nil, usage("why", "Which article? Give its address.")
 	}
-	canon, err := b.d.CanonicalURL(ref)
+	canon, err := b.d.ArticleURL(ref)
 	if err != nil {
 		return nil, usage("why", digest.ErrorMessage(err))
 	}
