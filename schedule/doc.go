@@ -16,4 +16,3 @@
 // loaded with time.LoadLocation; cmd/herald embeds time/tzdata so that
 // they load on images without /usr/share/zoneinfo.
 package schedule
-
