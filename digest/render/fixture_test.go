@@ -83,6 +83,46 @@ func nastyDigest() digest.Digest {
 	}
 }
 
+// typicalDigest is what a reader sees on an ordinary morning.
+func typicalDigest() digest.Digest {
+	at := func(day, hour, min int) time.Time { return time.Date(2024, 3, day, hour, min, 0, 0, time.UTC) }
+	return digest.Digest{
+		Title:    "Morning news",
+		Since:    at(22, 6, 0),
+		Until:    at(23, 6, 0),
+		Location: msk,
+		Stories: []digest.DigestStory{
+			{
+				StoryID:  101,
+				Headline: "Gunmen attack Crocus City Hall concert venue near Moscow",
+				URL:      "https://www.reuters.com/world/europe/crocus-city-hall-attack",
+				Summary:  "Gunmen opened fire on concert-goers at Crocus City Hall in Krasnogorsk before a fire engulfed the building. Officials said dozens were killed.",
+				Time:     at(22, 17, 5),
+				Sources: []digest.Source{
+					{Name: "Reuters", URL: "https://www.reuters.com/world/europe/crocus-city-hall-attack"},
+					{Name: "AP", URL: "https://apnews.com/article/russia-moscow-concert-hall-attack"},
+					{Name: "BBC", URL: "https://www.bbc.com/news/world-europe-68636527"},
+					{Name: "Meduza", URL: "https://meduza.io/en/news/2024/03/22/crocus"},
+				},
+				ArticleIDs: []int64{1, 2, 3, 4},
+				Developing: true,
+				NewSources: 2,
+			},
+			{
+				StoryID:    102,
+				Headline:   "Central bank holds key rate at 16%",
+				URL:        "https://www.ft.com/content/rates",
+				Summary:    "The central bank kept its key rate unchanged for a second meeting, citing persistent inflation.",
+				Time:       at(22, 10, 30),
+				Sources:    []digest.Source{{Name: "Financial Times", URL: "https://www.ft.com/content/rates"}},
+				ArticleIDs: []int64{5},
+			},
+		},
+		More:    3,
+		Notices: []string{"Feed https://example.org/rss has failed 3 times in a row: 503 Service Unavailable"},
+	}
+}
+
 // emptyDigest has no stories, only a notice.
 func emptyDigest() digest.Digest {
 	return digest.Digest{

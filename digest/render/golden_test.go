@@ -62,6 +62,7 @@ func TestGolden(t *testing.T) {
 		name string
 		d    digest.Digest
 	}{
+		{"typical", typicalDigest()},
 		{"nasty", nastyDigest()},
 		{"empty", emptyDigest()},
 	}
