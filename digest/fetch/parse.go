@@ -46,7 +46,13 @@ type Feed struct {
 	Items      int // items in the document
 	Duplicates int // items dropped because another item of the document has the same identity
 	Empty      int // items dropped for having no link, no title and no content
+	Overflow   int // items dropped beyond the first MaxItems
 }
+
+// MaxItems caps the items taken from one document. Feeds list their newest
+// items first and rarely more than a few hundred; a document with a
+// hundred thousand items is an archive dump or an attack.
+const MaxItems = 1000
 
 // Parse parses an RSS, Atom or JSON Feed document and normalises its items
 // into articles (see normalise for the rules). Errors are *Error values of
@@ -63,6 +69,10 @@ func Parse(d Document) (*Feed, error) {
 	if err != nil {
 		return nil, &Error{Kind: KindParse, URL: d.URL, Err: err, Detail: "cannot decode the document: " + err.Error()}
 	}
+	if depth := xmlDepth(body, maxDepth); depth > maxDepth {
+		return nil, &Error{Kind: KindParse, URL: d.URL,
+			Detail: fmt.Sprintf("malformed feed: elements nested over %d levels deep", maxDepth)}
+	}
 	gf, err := parseGofeed(body)
 	switch {
 	case errors.Is(err, gofeed.ErrFeedTypeNotDetected):
@@ -71,6 +81,111 @@ func Parse(d Document) (*Feed, error) {
 		return nil, &Error{Kind: KindParse, URL: d.URL, Err: err, Detail: "malformed feed: " + err.Error()}
 	}
 	return convert(d, gf), nil
+}
+
+// maxDepth bounds element nesting. Real feeds nest a dozen levels, XHTML
+// content a few dozen more; gofeed's extension parsing takes time
+// quadratic in the depth, so a hostile 10 MB document of nested elements
+// would pin a core for minutes.
+const maxDepth = 256
+
+// xmlDepth returns the deepest element nesting of an XML document, or a
+// number over limit as soon as it passes limit. It is a fast scan, not a
+// parser: it skips comments, CDATA sections, processing instructions,
+// declarations and quoted attribute values, and, like gofeed's lenient
+// decoder, lets an end tag close every unclosed element inside it. HTML
+// void elements (<br>, <img>...) that sloppy feeds leave open do not count.
+func xmlDepth(doc []byte, limit int) int {
+	type open struct{ from, to int } // the element's name in doc
+	var stack []open
+	deepest := 0
+	for i := 0; i < len(doc); i++ {
+		if doc[i] != '<' || i+1 >= len(doc) {
+			continue
+		}
+		rest := doc[i+1:]
+		switch {
+		case bytes.HasPrefix(rest, []byte("!--")):
+			i += skipPast(doc[i:], "-->")
+		case bytes.HasPrefix(rest, []byte("![CDATA[")):
+			i += skipPast(doc[i:], "]]>")
+		case rest[0] == '?':
+			i += skipPast(doc[i:], "?>")
+		case rest[0] == '!':
+			i += skipPast(doc[i:], ">")
+		case rest[0] == '/':
+			from, to := tagName(doc, i+2)
+			for k := len(stack) - 1; k >= 0; k-- {
+				if bytes.Equal(doc[stack[k].from:stack[k].to], doc[from:to]) {
+					stack = stack[:k]
+					break
+				}
+			}
+			i += skipPast(doc[i:], ">")
+		default:
+			from, to := tagName(doc, i+1)
+			end := tagEnd(doc, i)
+			if end < 0 {
+				return deepest
+			}
+			if to > from && doc[end-1] != '/' && !voidElements[string(bytes.ToLower(doc[from:to]))] {
+				stack = append(stack, open{from, to})
+				if len(stack) > deepest {
+					if deepest = len(stack); deepest > limit {
+						return deepest
+					}
+				}
+			}
+			i = end
+		}
+	}
+	return deepest
+}
+
+var voidElements = map[string]bool{
+	"area": true, "base": true, "br": true, "col": true, "embed": true, "hr": true, "img": true,
+	"input": true, "link": true, "meta": true, "param": true, "source": true, "track": true, "wbr": true,
+}
+
+// tagName returns the bounds of the element name starting at doc[i].
+func tagName(doc []byte, i int) (from, to int) {
+	j := i
+	for j < len(doc) && j-i < 256 {
+		c := doc[j]
+		if c == '>' || c == '/' || c == ' ' || c == '\t' || c == '\n' || c == '\r' {
+			break
+		}
+		j++
+	}
+	return i, j
+}
+
+// skipPast returns the offset just past the first end in b, or len(b).
+func skipPast(b []byte, end string) int {
+	if j := bytes.Index(b, []byte(end)); j >= 0 {
+		return j + len(end) - 1
+	}
+	return len(b)
+}
+
+// tagEnd returns the offset of the ">" closing the tag that starts at
+// doc[start], skipping quoted attribute values, or -1.
+func tagEnd(doc []byte, start int) int {
+	var quote byte
+	for j := start + 1; j < len(doc); j++ {
+		c := doc[j]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '"' || c == '\'':
+			quote = c
+		case c == '>':
+			return j
+		}
+	}
+	return -1
 }
 
 // parseGofeed runs gofeed on a UTF-8 document. The parser eats untrusted
@@ -126,8 +241,13 @@ func convert(d Document, gf *gofeed.Feed) *Feed {
 	if f.TTL == 0 {
 		f.TTL = syndicationTTL(extensionValue(gf.Extensions, "sy", "updatePeriod"), extensionValue(gf.Extensions, "sy", "updateFrequency"))
 	}
+	items := gf.Items
+	if len(items) > MaxItems {
+		f.Overflow = len(items) - MaxItems
+		items = items[:MaxItems]
+	}
 	n := newNormaliser(d, f)
-	f.Articles, f.Duplicates, f.Empty = n.articles(gf.Items)
+	f.Articles, f.Duplicates, f.Empty = n.articles(items)
 	return f
 }
 

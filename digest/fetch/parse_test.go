@@ -2,6 +2,7 @@ package fetch_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -390,8 +391,8 @@ func checkFeed(t testing.TB, feed *fetch.Feed, fetchedAt time.Time) {
 			t.Fatalf("feed field %q is not valid UTF-8", s)
 		}
 	}
-	if feed.Items != len(feed.Articles)+feed.Duplicates+feed.Empty {
-		t.Fatalf("items %d != %d articles + %d duplicates + %d empty", feed.Items, len(feed.Articles), feed.Duplicates, feed.Empty)
+	if feed.Items != len(feed.Articles)+feed.Duplicates+feed.Empty+feed.Overflow {
+		t.Fatalf("items %d != %d articles + %d duplicates + %d empty + %d overflow", feed.Items, len(feed.Articles), feed.Duplicates, feed.Empty, feed.Overflow)
 	}
 	seen := map[string]bool{}
 	for _, a := range feed.Articles {
@@ -421,5 +422,27 @@ func checkFeed(t testing.TB, feed *fetch.Feed, fetchedAt time.Time) {
 		if a.Title == "" && a.URL == "" && a.Content == "" {
 			t.Fatal("empty article kept")
 		}
+	}
+}
+
+func TestParseRefusesDeepNesting(t *testing.T) {
+	// gofeed's extension parsing is quadratic in the nesting depth: 200,000
+	// nested elements would take it seconds to minutes.
+	doc := `<rss version="2.0" xmlns:x="urn:x"><channel><item><title>x</title>` + strings.Repeat("<x:a>", 200000) + strings.Repeat("</x:a>", 200000) + `</item></channel></rss>`
+	_, err := fetch.Parse(fetch.Document{URL: "https://a.example/f", Body: []byte(doc)})
+	var fe *fetch.Error
+	if !errors.As(err, &fe) || fe.Kind != fetch.KindParse || !strings.Contains(err.Error(), "nested over 256 levels") {
+		t.Errorf("got %v", err)
+	}
+}
+
+func TestParseCapsItems(t *testing.T) {
+	var items []string
+	for i := range 1500 {
+		items = append(items, fmt.Sprintf(`<item><guid>https://x.example/%d</guid><title>%d</title></item>`, i, i))
+	}
+	f := parse(t, "https://x.example/feed", rssDoc("Many", items...))
+	if len(f.Articles) != 1000 || f.Overflow != 500 || f.Items != 1500 || f.Articles[0].Title != "0" {
+		t.Errorf("%d articles, %d overflow, %d items, first %q", len(f.Articles), f.Overflow, f.Items, f.Articles[0].Title)
 	}
 }
