@@ -474,3 +474,30 @@ func TestJSON(t *testing.T) {
 		t.Errorf("notices of an empty digest is %v, want []", raw["notices"])
 	}
 }
+
+func TestTextWraps(t *testing.T) {
+	tests := []struct {
+		name, headline string
+		maxWidth       int
+		lines          int // title, blank line, headline lines
+	}{
+		{"latin", strings.Repeat("word ", 40), 80, 2 + 3},
+		{"cjk", strings.Repeat("東京で地震 ", 30), 80, 2 + 5}, // 7 words of 10 columns a line
+		{"emoji", strings.Repeat("🔥🔥 ", 40), 80, 2 + 3},
+		{"long word", strings.Repeat("x", 120), 123, 2 + 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := Text(digest.Digest{Stories: []digest.DigestStory{{Headline: tt.headline}}})
+			lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+			for _, l := range lines {
+				if w := width(l); w > tt.maxWidth {
+					t.Errorf("line of %d columns: %q", w, l)
+				}
+			}
+			if len(lines) != tt.lines {
+				t.Errorf("%d lines, want %d:\n%s", len(lines), tt.lines, out)
+			}
+		})
+	}
+}
