@@ -21,6 +21,7 @@ package render
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -65,10 +66,11 @@ func ParseFormat(s string) (Format, error) {
 func (f Format) String() string { return string(f) }
 
 // Set implements flag.Value, so that a Format can be a command-line flag.
+// Its error is the bare message (the flag package adds its own context).
 func (f *Format) Set(s string) error {
 	g, err := ParseFormat(s)
 	if err != nil {
-		return err
+		return errors.New(digest.ErrorMessage(err))
 	}
 	*f = g
 	return nil
