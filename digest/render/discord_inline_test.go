@@ -96,7 +96,7 @@ func TestDiscordBuilderSplit(t *testing.T) {
 	}
 	parts := d.Split(DiscordMaxContent)
 	if len(parts) < 3 {
-		t.Fatalf("%d parts for about %d characters", len(parts), len(whole.Split(1<<30)[0]))
+		t.Fatalf("%d parts for about %d characters", len(parts), len(whole.Split(1 << 30)[0]))
 	}
 	var texts []string
 	for i, p := range parts {
