@@ -660,3 +660,43 @@ func TestFetchSendsURLCredentials(t *testing.T) {
 		t.Errorf("error %v should report the 401 without the password", err)
 	}
 }
+
+// TestFetchNormalises checks normalisation end to end, through HTTP: links
+// relative to the feed's own URL (it names no site), duplicate GUIDs, and
+// missing and future dates against the client's clock.
+func TestFetchNormalises(t *testing.T) {
+	srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `<rss version="2.0"><channel><title>Relative</title>
+<item><guid isPermaLink="false">a-1</guid><link>posts/1?utm_source=feed#top</link><title>One</title><pubDate>Sat, 01 Jan 2050 00:00:00 GMT</pubDate></item>
+<item><guid isPermaLink="false">a-1</guid><link>posts/1</link><title>One, repeated</title></item>
+<item><guid isPermaLink="false">a-2</guid><link>/root/2</link><title>Two</title></item>
+<item><link>../up/3</link><title>Three</title><pubDate>Fri, 27 Feb 2026 08:00:00 GMT</pubDate></item>
+</channel></rss>`)
+	})
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	res, err := testClient(t, fetch.Options{Now: func() time.Time { return now }}).Fetch(context.Background(), fetch.Request{URL: srv.URL + "/blog/feeds/main.xml"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := res.Feed
+	if f.Duplicates != 1 || len(f.Articles) != 3 {
+		t.Fatalf("%d articles, %d duplicates", len(f.Articles), f.Duplicates)
+	}
+	want := []struct {
+		url, title string
+		published  time.Time
+	}{
+		{srv.URL + "/blog/feeds/posts/1", "One", now},                                   // future date clamped
+		{srv.URL + "/root/2", "Two", now},                                               // missing date: first seen
+		{srv.URL + "/blog/up/3", "Three", time.Date(2026, 2, 27, 8, 0, 0, 0, time.UTC)}, // kept
+	}
+	for i, w := range want {
+		a := f.Articles[i]
+		if a.URL != w.url || a.Title != w.title || !a.Published.Equal(w.published) || !a.FirstSeen.Equal(now) {
+			t.Errorf("article %d = %s %q published %s first seen %s; want %s %q %s", i, a.URL, a.Title, a.Published, a.FirstSeen, w.url, w.title, w.published)
+		}
+	}
+	if f.Articles[0].Key != "guid:"+srv.URL+"/blog/feeds/main.xml#a-1" {
+		t.Errorf("key %q", f.Articles[0].Key)
+	}
+}
