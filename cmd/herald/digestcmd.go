@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/seed-c50b6fda/herald/digest"
@@ -68,8 +69,10 @@ func printDigest(ctx context.Context, a *app, st digest.Store, format render.For
 	}
 	for i, p := range parts {
 		fmt.Fprint(a.stdout, p)
+		if !strings.HasSuffix(p, "\n") {
+			fmt.Fprintln(a.stdout) // Discord: one JSON payload per line
+		}
 		if format == render.FormatDiscord {
-			fmt.Fprintln(a.stdout) // one JSON payload per line
 			continue
 		}
 		if len(parts) > 1 {
