@@ -80,8 +80,9 @@ func dayPhrases(s *cron.SpecSchedule) (every, on string) {
 	if !allMonths {
 		inMonths = " in " + list(mapStrings(months, func(m int) string { return monthNames[m] }))
 	}
-	if len(doms) == 31 && !domStar && !dowStar {
-		// Every day of the month OR some weekdays: every day.
+	if (len(doms) == 31 || len(dows) == 7) && !domStar && !dowStar {
+		// Every day of the month, or every weekday, OR the other field:
+		// every day.
 		domStar, dowStar = true, true
 	}
 

@@ -96,7 +96,7 @@ func compile(text string) (*compiled, error) {
 		return nil, invalid(fmt.Sprintf("The schedule is too long (%d characters; at most %d).", len(in), maxInput))
 	}
 	low := strings.ToLower(in)
-	if strings.HasPrefix(low, "tz=") || strings.HasPrefix(low, "cron_tz=") {
+	if strings.Contains(low, "tz=") { // TZ= and CRON_TZ=, wherever they are
 		return nil, invalid("A schedule cannot carry a time zone; set the chat's time zone with /timezone (for example /timezone Europe/Berlin).")
 	}
 	switch low {

@@ -24,6 +24,8 @@ func TestParse(t *testing.T) {
 		{"0 9 * * 1-7", "0 9 * * 0-6", "every day at 09:00"},
 		{"0 9 1,15 * *", "0 9 1,15 * *", "on the 1st and 15th of every month at 09:00"},
 		{"0 9 1 * 1", "0 9 1 * 1", "on the 1st of the month and every Monday at 09:00"},
+		{"0 9 1 * 0-6", "0 9 1 * 0-6", "every day at 09:00"},
+		{"0 9 1-31 * 1", "0 9 1-31 * 1", "every day at 09:00"},
 		{"0 12 * jan,jul *", "0 12 * 1,7 *", "every day in January and July at 12:00"},
 		{"0 0 29 2 *", "0 0 29 2 *", "on the 29th of February at 00:00"},
 		{"0 8-18 * * 1-5", "0 8-18 * * 1-5", "every hour from 08:00 to 18:00 on weekdays"},
@@ -157,6 +159,7 @@ func TestParseErrors(t *testing.T) {
 		{"31 April", "0 0 31 4 *", []string{"never runs"}},
 		{"TZ prefix", "TZ=Europe/Berlin 0 8 * * *", []string{"/timezone"}},
 		{"CRON_TZ prefix", "CRON_TZ=America/New_York 0 8 * * *", []string{"/timezone"}},
+		{"TZ at the end", "0 8 * * * TZ=UTC", []string{"/timezone"}},
 		{"bare TZ (panics in robfig)", "TZ=UTC", []string{"/timezone"}},
 		{"too long", "daily " + strings.Repeat("08:00 ", 50), []string{"too long"}},
 	}
@@ -201,7 +204,7 @@ func TestSundaySeven(t *testing.T) {
 		{"5-7,3", "5-6,0,3"},
 		{"7-7", "0"},
 		{"1-5", "1-5"},
-		{"*/7", "*/7"}, // robfig's business (it refuses nothing here: 0 only)
+		{"*/7", "*/7"}, // a step is left to robfig (here: Sunday only)
 		{"sun", "sun"},
 	}
 	for _, tt := range tests {
