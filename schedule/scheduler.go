@@ -30,6 +30,9 @@ type SubscriptionSource interface {
 // ECONFLICT says the slot was delivered already and counts as success; any
 // other error is logged and the slot is retried at each refresh while it is
 // younger than the grace period. sub is the scheduler's own copy.
+//
+// Deliver should save the digest's end in the subscription's LastDigestAt
+// (at or after slot.At): at start, the scheduler catches up from it.
 type DeliverFunc func(ctx context.Context, sub *digest.Subscription, slot Slot) error
 
 // Config holds a Scheduler's dependencies and settings. Zero settings take

@@ -18,8 +18,10 @@ const localLayout = "2006-01-02T15:04"
 // it (02:30 on the night clocks spring forward from 02:00 to 03:00), the
 // slot runs once, at the first instant after the gap (03:00). When a change
 // repeats it (01:30 twice when New York falls back), the slot runs once,
-// at the first occurrence. Slots whose times all fall into one gap run at
-// the same instant, so only the latest of them is kept (see Slots).
+// at the first occurrence. Wall-clock times that run at the same instant
+// (every time one gap skips, and the first time after it) are one slot,
+// named by the latest of them: "*/15 * * * *" has a 03:00 slot on the
+// night Berlin springs forward, and no 02:00, 02:15, 02:30 or 02:45 slot.
 type Slot struct {
 	Local string    // the intended wall-clock time, "2006-01-02T15:04"
 	Zone  string    // IANA zone name, "UTC" for UTC
@@ -55,7 +57,9 @@ func LoadLocation(name string) (*time.Location, error) {
 
 // SlotOf returns the slot of the local wall-clock time (to the minute) that
 // instant t shows in loc; nil loc means UTC. Both instants of a repeated
-// local time have the same slot, at the first of them.
+// local time have the same slot, at the first of them. An instant only
+// shows times that exist, so SlotOf cannot name a slot a gap skipped (the
+// 02:30 that runs at 03:00); Slots lists a schedule's slots, those included.
 func SlotOf(t time.Time, loc *time.Location) Slot {
 	if loc == nil {
 		loc = time.UTC
@@ -66,7 +70,8 @@ func SlotOf(t time.Time, loc *time.Location) Slot {
 // Slots returns the slots of a schedule (anything Parse accepts) in zone
 // loc that run in (from, to], in order. It returns nil for "off" and an
 // EINVALID error for a schedule Parse refuses. The caller bounds the range:
-// every slot in it is returned.
+// every slot in it is returned. Slots is what catching up after downtime
+// walks.
 func Slots(spec string, loc *time.Location, from, to time.Time) ([]Slot, error) {
 	c, err := compile(spec)
 	if err != nil {
