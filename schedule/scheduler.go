@@ -80,7 +80,8 @@ type Scheduler struct {
 
 // subState is the scheduler's view of one subscription.
 type subState struct {
-	run sync.Mutex // held for a whole run: one delivery at a time per subscription
+	run      sync.Mutex // held for a whole run: one delivery at a time per subscription
+	failures int        // consecutive failed deliveries; guarded by run
 
 	// Guarded by Scheduler.mu.
 	sub      *digest.Subscription
@@ -376,19 +377,35 @@ func (s *Scheduler) runDue(ctx context.Context, st *subState) {
 
 	err := s.deliver(ctx, sub, slot)
 	switch {
-	case err == nil:
+	case err == nil || digest.IsConflict(err):
 		s.advance(st, slot.At)
+		if st.failures > 0 {
+			log.Info("delivery works again", "slot", slot.Key(), "failed_attempts", st.failures)
+			st.failures = 0
+		}
+		if err != nil {
+			log.Debug("slot was delivered already", "slot", slot.Key())
+			return
+		}
 		log.Info("slot delivered", "slot", slot.Key(), "delay", now.Sub(slot.At).Round(time.Millisecond))
-	case digest.IsConflict(err):
-		s.advance(st, slot.At)
-		log.Debug("slot was delivered already", "slot", slot.Key())
 	case ctx.Err() != nil:
 		log.Info("delivery interrupted by shutdown", "slot", slot.Key(), "err", err)
 	default:
-		log.Error("deliver scheduled digest failed; retrying at each refresh within the grace period",
-			"slot", slot.Key(), "grace", s.cfg.Grace, "err", err)
+		// Retried at every refresh: log the first failure and then one
+		// in failureLogEvery, not a line a minute for hours.
+		st.failures++
+		level := slog.LevelDebug
+		if st.failures%failureLogEvery == 1 {
+			level = slog.LevelError
+		}
+		log.Log(ctx, level, "deliver scheduled digest failed; retrying at each refresh within the grace period",
+			"slot", slot.Key(), "failed_attempts", st.failures, "grace", s.cfg.Grace, "err", err)
 	}
 }
+
+// failureLogEvery is how many consecutive failed deliveries of a
+// subscription make one log line at Error level.
+const failureLogEvery = 30
 
 // skipOld logs the slots in (from, cutoff], which are too old to deliver.
 func (s *Scheduler) skipOld(log *slog.Logger, comp *compiled, loc *time.Location, from, cutoff time.Time) {

@@ -504,23 +504,29 @@ func TestDeliveryFailures(t *testing.T) {
 	start := time.Date(2026, 5, 2, 8, 0, 0, 0, time.UTC)
 	t.Run("a failed delivery is retried at the next refresh", func(t *testing.T) {
 		h := newHarness(t, start, nil)
+		const failing = 40
 		h.rec.fail = func(n int, _ *digest.Subscription, _ Slot) error {
-			if n == 1 {
+			if n <= failing {
 				return errors.New("database is locked")
 			}
 			return nil
 		}
 		h.src.set(sub(1, "0 8 * * *", "", start.Add(-48*time.Hour), start.Add(-24*time.Hour)))
-		h.refresh()
-		if len(h.logs.lines("level=ERROR", "deliver scheduled digest failed", "database is locked")) != 1 {
-			t.Errorf("failure not logged; log:\n%s", h.logs)
+		for i := range failing + 2 {
+			h.clock.set(start.Add(time.Duration(i) * time.Minute))
+			h.refresh()
 		}
-		h.clock.set(start.Add(time.Minute))
-		h.refresh()
-		h.refresh()
 		assertKeys(t, h.rec.deliveries(), "2026-05-02T08:00[UTC]")
-		if h.rec.callCount() != 2 {
-			t.Errorf("Deliver called %d times, want 2", h.rec.callCount())
+		if h.rec.callCount() != failing+1 {
+			t.Errorf("Deliver called %d times, want %d", h.rec.callCount(), failing+1)
+		}
+		// Logged at Error on the first failure and the 31st, not forty times.
+		if got := h.logs.lines("level=ERROR", "deliver scheduled digest failed", "database is locked"); len(got) != 2 ||
+			!strings.Contains(got[0], "failed_attempts=1 ") || !strings.Contains(got[1], "failed_attempts=31 ") {
+			t.Errorf("failure log lines:\n%s", strings.Join(got, "\n"))
+		}
+		if len(h.logs.lines("delivery works again", "failed_attempts=40")) != 1 {
+			t.Errorf("recovery not logged; log:\n%s", h.logs)
 		}
 	})
 	t.Run("ECONFLICT means delivered already", func(t *testing.T) {
