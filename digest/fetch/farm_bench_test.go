@@ -9,7 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/mmcdole/gofeed"
 
@@ -23,8 +25,10 @@ import (
 // 50 items (about 60 KB each) on 250 host names, served by an in-process
 // server, with an in-memory store that keeps identities only (the SQLite
 // variant is BenchmarkFarmSQLite in cmd/herald). Each sub-benchmark
-// reports feeds/s and the peak resident memory of the process during it
-// (VmHWM, reset before each phase; it includes the farm server):
+// reports feeds/s (wall clock), feeds per CPU-second of the process (the
+// farm server included; stable when other processes share the machine) and
+// the peak resident memory of the process during it (VmHWM, reset before
+// each phase; the farm server included):
 //
 //   - parse-only/gofeed: gofeed alone with its defaults, on every core;
 //     the reference rate a cold poll is compared with.
@@ -72,37 +76,44 @@ func BenchmarkFarm(b *testing.B) {
 	})
 
 	var warm *keyStore
-	cold := func(b *testing.B) *keyStore {
+	cold := func(b *testing.B, m *meter) *keyStore {
+		if m != nil {
+			m.pause()
+		}
 		st := newKeyStore(farm)
-		sum := benchPoller(b, farm, st).Poll(context.Background(), st.list(), nil)
+		p, feeds := benchPoller(b, farm, st), st.list()
+		if m != nil {
+			m.resume()
+		}
+		sum := p.Poll(context.Background(), feeds, nil)
 		if sum.OK != n || sum.NewArticles != n*farm.Items {
 			b.Fatalf("cold poll: %s", sum)
 		}
 		return st
 	}
 	b.Run("cold", func(b *testing.B) {
-		startPhase(b)
+		m := startPhase(b)
 		for range b.N {
-			warm = cold(b)
+			warm = cold(b, m)
 		}
-		endPhase(b, n)
+		m.end(n)
 	})
 	warmPoll := func(b *testing.B, conditional bool, check func(poll.Summary) bool) {
 		if warm == nil {
-			b.StopTimer()
-			warm = cold(b)
-			b.StartTimer()
+			warm = cold(b, nil)
 		}
 		farm.SetConditional(conditional)
 		defer farm.SetConditional(true)
-		startPhase(b)
+		m := startPhase(b)
 		for range b.N {
-			sum := benchPoller(b, farm, warm).Poll(context.Background(), warm.list(), nil)
-			if !check(sum) {
+			m.pause()
+			p, feeds := benchPoller(b, farm, warm), warm.list()
+			m.resume()
+			if sum := p.Poll(context.Background(), feeds, nil); !check(sum) {
 				b.Fatalf("warm poll: %s", sum)
 			}
 		}
-		endPhase(b, n)
+		m.end(n)
 	}
 	b.Run("warm-304", func(b *testing.B) {
 		warmPoll(b, true, func(s poll.Summary) bool { return s.NotModified == n })
@@ -128,15 +139,15 @@ func benchFeeds(b *testing.B) int {
 func benchParse(b *testing.B, farm *fetchtest.Farm, parse func([]byte) error) {
 	const batch = 100
 	workers := runtime.GOMAXPROCS(0)
-	startPhase(b)
+	m := startPhase(b)
 	for range b.N {
 		for start := 0; start < farm.Feeds; start += batch {
-			b.StopTimer()
+			m.pause()
 			var bodies [][]byte
 			for i := start; i < min(start+batch, farm.Feeds); i++ {
 				bodies = append(bodies, farm.Body(i))
 			}
-			b.StartTimer()
+			m.resume()
 			var wg sync.WaitGroup
 			next := make(chan []byte)
 			for range workers {
@@ -155,7 +166,7 @@ func benchParse(b *testing.B, farm *fetchtest.Farm, parse func([]byte) error) {
 			wg.Wait()
 		}
 	}
-	endPhase(b, farm.Feeds)
+	m.end(farm.Feeds)
 }
 
 func benchPoller(b *testing.B, farm *fetchtest.Farm, st *keyStore) *poll.Poller {
@@ -164,26 +175,63 @@ func benchPoller(b *testing.B, farm *fetchtest.Farm, st *keyStore) *poll.Poller 
 	return poll.New(poll.Config{Fetcher: client, Store: st, Concurrency: 16, PerHost: 2})
 }
 
-// startPhase collects garbage and resets the process's peak RSS, so that
-// each phase reports its own peak.
-func startPhase(b *testing.B) {
+// meter measures one phase: wall time through the benchmark timer, and
+// the process's CPU time (user + system, from getrusage) while the timer
+// runs. On a shared machine other processes stretch the wall time; the
+// CPU time per feed is what the work costs whatever the neighbours do.
+type meter struct {
+	b       *testing.B
+	cpu     time.Duration
+	started time.Duration
+}
+
+// startPhase collects garbage, resets the process's peak RSS (so that each
+// phase reports its own peak) and starts the clocks.
+func startPhase(b *testing.B) *meter {
 	b.Helper()
 	runtime.GC()
 	debug.FreeOSMemory()
 	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
 		b.Logf("cannot reset the peak RSS (%v); the figure covers the whole process", err)
 	}
+	m := &meter{b: b}
 	b.ResetTimer()
+	m.started = cpuTime()
+	return m
 }
 
-func endPhase(b *testing.B, feeds int) {
-	b.Helper()
-	b.StopTimer()
-	b.ReportMetric(float64(feeds)*float64(b.N)/b.Elapsed().Seconds(), "feeds/s")
+// pause and resume bracket work that is not measured.
+func (m *meter) pause() {
+	m.b.StopTimer()
+	m.cpu += cpuTime() - m.started
+}
+
+func (m *meter) resume() {
+	m.started = cpuTime()
+	m.b.StartTimer()
+}
+
+// end reports feeds/s (wall), feeds per CPU-second and the peak RSS.
+func (m *meter) end(feeds int) {
+	m.pause()
+	b := m.b
+	total := float64(feeds) * float64(b.N)
+	b.ReportMetric(total/b.Elapsed().Seconds(), "feeds/s")
+	if m.cpu > 0 {
+		b.ReportMetric(total/m.cpu.Seconds(), "feeds/cpu-s")
+	}
 	if mb := peakRSSMB(); mb > 0 {
 		b.ReportMetric(mb, "peak-RSS-MB")
 	}
 	b.ReportMetric(0, "ns/op")
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // peakRSSMB returns VmHWM from /proc/self/status in MB, or 0.

@@ -300,7 +300,7 @@ func (n *normaliser) image(it *gofeed.Item, fromHTML string) string {
 // oneLine collapses already clean text to one line of at most max runes.
 func oneLine(s string, max int) string {
 	t := textBuilder{max: max}
-	t.write(s)
+	t.write([]byte(s))
 	return t.String()
 }
 

@@ -65,7 +65,7 @@ var blockElements = map[string]bool{
 // html feeds the text content of an HTML fragment into t.
 func (t *textBuilder) html(s string, multiline bool) {
 	if !strings.ContainsAny(s, "<&") {
-		t.write(s)
+		t.write([]byte(s))
 		return
 	}
 	z := html.NewTokenizer(strings.NewReader(s))
@@ -77,7 +77,7 @@ func (t *textBuilder) html(s string, multiline bool) {
 			return
 		case html.TextToken:
 			if skip == 0 {
-				t.write(string(z.Text()))
+				t.write(z.Text())
 			}
 		case html.StartTagToken, html.SelfClosingTagToken:
 			name, hasAttr := z.TagName()
@@ -147,12 +147,17 @@ func (t *textBuilder) block() {
 	}
 }
 
-func (t *textBuilder) write(s string) {
+func (t *textBuilder) write(s []byte) {
 	for i := 0; i < len(s) && !t.truncated; {
-		// Fast path: a run of visible ASCII is copied in one go.
+		// Fast path: a run of visible ASCII, single spaces between words
+		// included, is copied in one go.
 		j := i
-		for j < len(s) && s[j] > ' ' && s[j] < 0x7f {
-			j++
+		for j < len(s) {
+			if c := s[j]; c > ' ' && c < 0x7f || c == ' ' && j > i && j+1 < len(s) && s[j+1] > ' ' && s[j+1] < 0x7f {
+				j++
+				continue
+			}
+			break
 		}
 		if j > i {
 			t.visible(s[i:j])
@@ -161,7 +166,7 @@ func (t *textBuilder) write(s string) {
 		}
 		r, size := rune(s[i]), 1
 		if r >= utf8.RuneSelf {
-			r, size = utf8.DecodeRuneInString(s[i:])
+			r, size = utf8.DecodeRune(s[i:])
 		}
 		i += size
 		switch {
@@ -175,38 +180,42 @@ func (t *textBuilder) write(s string) {
 			t.space = true
 		case invisible(r):
 		case size == 1 && r == utf8.RuneError:
-			t.visible("\uFFFD") // an invalid byte
+			t.visible(replacementChar) // an invalid byte
 		default:
 			t.visible(s[i-size : i])
 		}
 	}
 }
 
-// visible appends a run of visible characters, after the pending
-// separator, cutting it at the cap.
-func (t *textBuilder) visible(run string) {
+var replacementChar = []byte("\uFFFD")
+
+// visible appends a run of visible characters (and single spaces between
+// them), after the pending separator, cutting it at the cap.
+func (t *textBuilder) visible(run []byte) {
 	t.nl = 0
 	sep := t.b.Len() > 0 && (t.space || t.newline)
 	n := len(run)
 	if run[0] >= utf8.RuneSelf {
-		n = utf8.RuneCountInString(run)
+		n = utf8.RuneCount(run)
 	}
 	if t.max > 0 && t.runes+n+b2i(sep) > t.max {
 		// Write what fits, rune by rune, then cut.
-		for _, r := range run {
+		for len(run) > 0 {
 			if t.runes+1+b2i(sep) > t.max {
 				t.truncate(sep)
 				return
 			}
+			r, size := utf8.DecodeRune(run)
+			run = run[size:]
 			t.flush()
-			sep = false
 			t.b.WriteRune(r)
 			t.runes++
+			sep = r == ' '
 		}
 		return
 	}
 	t.flush()
-	t.b.WriteString(run)
+	t.b.Write(run)
 	t.runes += n
 }
 
@@ -238,7 +247,7 @@ func b2i(b bool) int {
 // the cap, else in the middle of the word.
 func (t *textBuilder) truncate(atBoundary bool) {
 	t.truncated = true
-	s := t.b.String()
+	s := strings.TrimRightFunc(t.b.String(), unicode.IsSpace)
 	if cut := strings.LastIndexAny(s, " \n"); !atBoundary && cut > 0 && utf8.RuneCountInString(s[cut:]) <= t.max/5+1 {
 		s = strings.TrimRightFunc(s[:cut], func(r rune) bool { return unicode.IsSpace(r) || unicode.IsPunct(r) && r != ')' && r != '"' })
 	}
