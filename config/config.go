@@ -120,14 +120,25 @@ type TelegramConfig struct {
 	Token     Secret `yaml:"token"`
 	TokenFile string `yaml:"token_file"`
 	APIURL    string `yaml:"api_url"` // Bot API base, for self-hosted Bot API servers
+
+	// Webhook mode: Telegram posts updates to WebhookURL, which reaches
+	// Herald at WebhookListen. Needed with several replicas; long polling
+	// otherwise.
+	WebhookURL        string `yaml:"webhook_url"`
+	WebhookListen     string `yaml:"webhook_listen"`
+	WebhookSecret     Secret `yaml:"webhook_secret"`
+	WebhookSecretFile string `yaml:"webhook_secret_file"`
 }
 
 // DiscordConfig configures the Discord adapter; it runs when Token is set.
 type DiscordConfig struct {
 	Token     Secret `yaml:"token"`
 	TokenFile string `yaml:"token_file"`
-	APIURL    string `yaml:"api_url"` // REST base, for REST proxies
-	GuildID   string `yaml:"guild_id"`
+	APIURL    string `yaml:"api_url"`  // REST base, for REST proxies
+	GuildID   string `yaml:"guild_id"` // register commands in this guild only (fast to update while testing)
+
+	ShardID    int `yaml:"shard_id"`    // this process's gateway shard
+	ShardCount int `yaml:"shard_count"` // shards in all; 1 for one process
 }
 
 // Default returns the configuration used when nothing overrides it.
@@ -153,7 +164,7 @@ func Default() Config {
 			Grace:    6 * time.Hour,
 		},
 		Telegram: TelegramConfig{APIURL: "https://api.telegram.org"},
-		Discord:  DiscordConfig{APIURL: "https://discord.com/api/v10"},
+		Discord:  DiscordConfig{APIURL: "https://discord.com/api/v10", ShardCount: 1},
 	}
 }
 
@@ -374,10 +385,16 @@ var envVars = []envVar{
 	{"HERALD_TELEGRAM_TOKEN", secretVar(func(c *Config) *Secret { return &c.Telegram.Token })},
 	{"HERALD_TELEGRAM_TOKEN_FILE", stringVar(func(c *Config) *string { return &c.Telegram.TokenFile })},
 	{"HERALD_TELEGRAM_API_URL", stringVar(func(c *Config) *string { return &c.Telegram.APIURL })},
+	{"HERALD_TELEGRAM_WEBHOOK_URL", stringVar(func(c *Config) *string { return &c.Telegram.WebhookURL })},
+	{"HERALD_TELEGRAM_WEBHOOK_LISTEN", stringVar(func(c *Config) *string { return &c.Telegram.WebhookListen })},
+	{"HERALD_TELEGRAM_WEBHOOK_SECRET", secretVar(func(c *Config) *Secret { return &c.Telegram.WebhookSecret })},
+	{"HERALD_TELEGRAM_WEBHOOK_SECRET_FILE", stringVar(func(c *Config) *string { return &c.Telegram.WebhookSecretFile })},
 	{"HERALD_DISCORD_TOKEN", secretVar(func(c *Config) *Secret { return &c.Discord.Token })},
 	{"HERALD_DISCORD_TOKEN_FILE", stringVar(func(c *Config) *string { return &c.Discord.TokenFile })},
 	{"HERALD_DISCORD_API_URL", stringVar(func(c *Config) *string { return &c.Discord.APIURL })},
 	{"HERALD_DISCORD_GUILD_ID", stringVar(func(c *Config) *string { return &c.Discord.GuildID })},
+	{"HERALD_DISCORD_SHARD_ID", intVar(func(c *Config) *int { return &c.Discord.ShardID })},
+	{"HERALD_DISCORD_SHARD_COUNT", intVar(func(c *Config) *int { return &c.Discord.ShardCount })},
 }
 
 // EnvVars returns the names of the environment variables Load reads.
@@ -417,6 +434,7 @@ func readSecretFiles(cfg *Config) []Problem {
 		dst   *Secret
 	}{
 		{"telegram.token_file", cfg.Telegram.TokenFile, &cfg.Telegram.Token},
+		{"telegram.webhook_secret_file", cfg.Telegram.WebhookSecretFile, &cfg.Telegram.WebhookSecret},
 		{"discord.token_file", cfg.Discord.TokenFile, &cfg.Discord.Token},
 	} {
 		if s.file == "" {
@@ -515,6 +533,22 @@ func (c *Config) validate() []Problem {
 		if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
 			bad(u.field, u.v, "must be an http or https URL")
 		}
+	}
+	if (c.Telegram.WebhookURL == "") != (c.Telegram.WebhookListen == "") {
+		bad("telegram.webhook_listen", c.Telegram.WebhookListen, "webhook_url and webhook_listen go together: set both for webhook mode, neither for long polling")
+	}
+	if c.Telegram.WebhookURL != "" {
+		if u, err := url.Parse(c.Telegram.WebhookURL); err != nil || u.Scheme != "https" || u.Host == "" {
+			bad("telegram.webhook_url", c.Telegram.WebhookURL, "must be a public https URL")
+		}
+		if sec := c.Telegram.WebhookSecret.Reveal(); len(sec) < 16 || len(sec) > 256 ||
+			strings.Trim(sec, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") != "" {
+			bad("telegram.webhook_secret", c.Telegram.WebhookSecret, "webhook mode needs a secret of 16 to 256 letters, digits, _ and -")
+		}
+	}
+	if c.Discord.ShardCount < 1 || c.Discord.ShardID < 0 || c.Discord.ShardID >= c.Discord.ShardCount {
+		bad("discord.shard_id", fmt.Sprintf("%d of %d", c.Discord.ShardID, c.Discord.ShardCount),
+			"shard_id must be at least 0 and below shard_count, which must be at least 1")
 	}
 	return p
 }

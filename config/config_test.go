@@ -116,3 +116,27 @@ func TestBadYAMLSyntax(t *testing.T) {
 		t.Errorf("syntax error: %s", got)
 	}
 }
+
+func TestChatPlatformSettings(t *testing.T) {
+	_, err := config.Load("", env(map[string]string{
+		"HERALD_TELEGRAM_WEBHOOK_URL": "http://insecure.example/hook", "HERALD_TELEGRAM_WEBHOOK_LISTEN": ":8443",
+		"HERALD_TELEGRAM_WEBHOOK_SECRET": "short", "HERALD_DISCORD_SHARD_ID": "2", "HERALD_DISCORD_SHARD_COUNT": "2",
+	}))
+	got := strings.Join(problems(t, err), "\n")
+	for _, want := range []string{"telegram.webhook_url: must be a public https URL", "telegram.webhook_secret: webhook mode needs a secret",
+		`discord.shard_id: shard_id must be at least 0 and below shard_count`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("problems lack %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "short") {
+		t.Errorf("the webhook secret is shown:\n%s", got)
+	}
+	cfg, err := config.Load("", env(map[string]string{
+		"HERALD_TELEGRAM_WEBHOOK_URL": "https://bot.example/telegram", "HERALD_TELEGRAM_WEBHOOK_LISTEN": ":8443",
+		"HERALD_TELEGRAM_WEBHOOK_SECRET": "a-long-enough_secret-123", "HERALD_DISCORD_SHARD_ID": "1", "HERALD_DISCORD_SHARD_COUNT": "2",
+	}))
+	if err != nil || cfg.Discord.ShardID != 1 || cfg.Telegram.WebhookSecret.Reveal() != "a-long-enough_secret-123" {
+		t.Errorf("valid platform settings: %+v, %v", cfg, err)
+	}
+}
