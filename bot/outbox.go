@@ -116,14 +116,26 @@ func NewOutbox(cfg OutboxConfig) *Outbox {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	o := &Outbox{cfg: cfg, wake: make(chan struct{}, 1), global: map[string]*rate.Limiter{},
+	o := &Outbox{wake: make(chan struct{}, 1), global: map[string]*rate.Limiter{},
 		chats: map[string]*chatLimit{}, pausedTo: map[string]time.Time{}}
-	for p, l := range cfg.Limits {
-		if l.Global > 0 {
-			o.global[p] = rate.NewLimiter(l.Global, max(l.GlobalBurst, 1))
-		}
+	o.cfg = cfg
+	o.cfg.Senders, o.cfg.Limits = map[string]Sender{}, map[string]Limits{}
+	for p, s := range cfg.Senders {
+		o.Register(p, s, cfg.Limits[p])
 	}
 	return o
+}
+
+// Register adds a platform's sender and limits, for adapters that need
+// the outbox before they exist. Call it before Run.
+func (o *Outbox) Register(platform string, s Sender, l Limits) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.cfg.Senders[platform] = s
+	o.cfg.Limits[platform] = l
+	if l.Global > 0 {
+		o.global[platform] = rate.NewLimiter(l.Global, max(l.GlobalBurst, 1))
+	}
 }
 
 // Enqueue stores messages for delivery and wakes the sender. ECONFLICT
