@@ -67,7 +67,6 @@ type OutboxConfig struct {
 
 	MaxAttempts   int           // attempts before a message is marked failed: 12
 	MaxBackoff    time.Duration // longest wait between attempts: 30m
-	Workers       int           // chats sent to at once: 16
 	ShutdownGrace time.Duration // in-flight sends may finish this long after Run's ctx ends: 10s
 
 	// OnSent and OnRetry, when set, observe deliveries (metrics).
@@ -103,9 +102,6 @@ func NewOutbox(cfg OutboxConfig) *Outbox {
 	}
 	if cfg.MaxBackoff <= 0 {
 		cfg.MaxBackoff = 30 * time.Minute
-	}
-	if cfg.Workers <= 0 {
-		cfg.Workers = 16
 	}
 	if cfg.ShutdownGrace <= 0 {
 		cfg.ShutdownGrace = 10 * time.Second
@@ -195,55 +191,113 @@ func (o *Outbox) Flush(ctx context.Context) error {
 	return o.round(ctx, ctx)
 }
 
-// round sends the due messages: chats in parallel, each chat's messages in
-// order. A chat stops at its first message that is not due or fails, so a
-// later part never overtakes an earlier one.
+// maxLimiterWait is the longest a round waits for a chat's token bucket
+// before leaving the chat to the next round.
+const maxLimiterWait = 5 * time.Second
+
+// round sends the due messages, one at a time, taking chats in turns: the
+// next part of a chat goes when the chat's bucket allows, and meanwhile
+// other chats' parts go. Each chat's parts go in order, and a chat stops
+// at its first part that is not due or fails, so a later part never
+// overtakes an earlier one.
+//
+// One send at a time is deliberate: if the process dies between a send
+// and its mark, at most that one part can be sent again.
 func (o *Outbox) round(ctx, sendCtx context.Context) error {
 	// Only platforms this process can send to: the others' messages wait
 	// for a process that has their adapter.
-	var pending []*digest.OutboxMessage
+	var order []string
+	queues := map[string][]*digest.OutboxMessage{}
 	for platform := range o.cfg.Senders {
 		msgs, err := o.cfg.Store.ListOutbox(ctx, digest.OutboxFilter{Status: digest.OutboxPending, Platform: platform, Limit: 5000})
 		if err != nil {
 			return fmt.Errorf("list pending %s messages: %w", platform, err)
 		}
-		pending = append(pending, msgs...)
-	}
-	var order []string
-	byChat := map[string][]*digest.OutboxMessage{}
-	for _, m := range pending {
-		k := m.Platform + "/" + m.ChatID
-		if _, ok := byChat[k]; !ok {
-			order = append(order, k)
-		}
-		byChat[k] = append(byChat[k], m)
-	}
-	sem := make(chan struct{}, o.cfg.Workers)
-	var wg sync.WaitGroup
-	for _, k := range order {
-		if ctx.Err() != nil {
-			break // stop taking work; what is in flight finishes
-		}
-		sem <- struct{}{}
-		wg.Add(1)
-		go func(msgs []*digest.OutboxMessage) {
-			defer wg.Done()
-			defer func() { <-sem }()
-			chat := msgs[0].ChatID
-			for _, m := range msgs {
-				if ctx.Err() != nil || m.NextAttemptAt.After(o.cfg.Now()) {
-					return
-				}
-				m.ChatID = chat // the chat may have migrated while sending an earlier part
-				if !o.send(sendCtx, m) {
-					return
-				}
-				chat = m.ChatID
+		for _, m := range msgs {
+			k := m.Platform + "/" + m.ChatID
+			if _, ok := queues[k]; !ok {
+				order = append(order, k)
 			}
-		}(byChat[k])
+			queues[k] = append(queues[k], m)
+		}
 	}
-	wg.Wait()
+	for len(order) > 0 && ctx.Err() == nil {
+		sent := false
+		wait := maxLimiterWait
+		next := order[:0]
+		for _, k := range order {
+			if ctx.Err() != nil {
+				return nil // stop taking work
+			}
+			q := queues[k]
+			m := q[0]
+			if m.NextAttemptAt.After(o.cfg.Now()) || o.paused(m) {
+				continue // the chat is done for this round
+			}
+			if d := o.chatDelay(m); d > 0 {
+				wait = min(wait, d)
+				next = append(next, k) // its turn comes later in this round
+				continue
+			}
+			if !o.send(sendCtx, m) {
+				continue
+			}
+			sent = true
+			if len(q) > 1 {
+				q[1].ChatID = m.ChatID // the chat may have migrated while sending
+				queues[k] = q[1:]
+				next = append(next, k)
+			}
+		}
+		order = next
+		if !sent && len(order) > 0 {
+			if wait >= maxLimiterWait {
+				return nil // leave slow buckets to the next round
+			}
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return nil
+			case <-t.C:
+			}
+		}
+	}
 	return nil
+}
+
+// paused reports whether the platform asked us to hold m's chat (or every
+// chat) for now.
+func (o *Outbox) paused(m *digest.OutboxMessage) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	now := o.cfg.Now()
+	return o.pausedTo[m.Platform].After(now) || o.pausedTo[m.Platform+"/"+m.ChatID].After(now)
+}
+
+// chatDelay returns how long m's chat must wait for its buckets, taking
+// a token when it need not wait.
+func (o *Outbox) chatDelay(m *digest.OutboxMessage) time.Duration {
+	o.mu.Lock()
+	cl := o.chatLimiter(m.Platform, m.ChatID)
+	o.mu.Unlock()
+	now := time.Now()
+	var rs []*rate.Reservation
+	var delay time.Duration
+	for _, l := range []*rate.Limiter{cl.chat, cl.group} {
+		if l == nil {
+			continue
+		}
+		r := l.ReserveN(now, 1)
+		rs = append(rs, r)
+		delay = max(delay, r.DelayFrom(now))
+	}
+	if delay > 0 {
+		for _, r := range rs {
+			r.CancelAt(now)
+		}
+	}
+	return delay
 }
 
 // send delivers one message and records the outcome. It reports whether
@@ -313,27 +367,13 @@ func (o *Outbox) send(ctx context.Context, m *digest.OutboxMessage) bool {
 	}
 }
 
-// waitTurn waits until the platform's and the chat's limits let m go. It
-// returns false, leaving m for a later round, while the platform asked us
-// to pause (a 429's retry-after) or when ctx ends.
+// waitTurn waits for the platform's global bucket. It returns false,
+// leaving m for a later round, when ctx ends first.
 func (o *Outbox) waitTurn(ctx context.Context, m *digest.OutboxMessage) bool {
 	o.mu.Lock()
-	resume := o.pausedTo[m.Platform]
-	if t := o.pausedTo[m.Platform+"/"+m.ChatID]; t.After(resume) {
-		resume = t
-	}
 	global := o.global[m.Platform]
-	cl := o.chatLimiter(m.Platform, m.ChatID)
 	o.mu.Unlock()
-	if resume.After(o.cfg.Now()) {
-		return false
-	}
-	for _, l := range []*rate.Limiter{cl.chat, cl.group, global} {
-		if l != nil && l.Wait(ctx) != nil {
-			return false
-		}
-	}
-	return true
+	return global == nil || global.Wait(ctx) == nil
 }
 
 func (o *Outbox) chatLimiter(platform, chat string) *chatLimit {

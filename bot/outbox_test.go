@@ -217,3 +217,32 @@ func TestOutboxRunStopsAndResumes(t *testing.T) {
 		t.Errorf("enqueueing a delivered key again: %v, want conflict", err)
 	}
 }
+
+// TestOutboxInterleavesChats: while one chat waits for its bucket, the
+// other chats' parts go, and each chat's parts stay in order.
+func TestOutboxInterleavesChats(t *testing.T) {
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "ob.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	sender := &fakeSender{calls: map[string]int{}}
+	ob := bot.NewOutbox(bot.OutboxConfig{Store: st})
+	ob.Register("telegram", sender, bot.Limits{PerChat: 5, PerChatBurst: 1}) // a part per chat every 200 ms
+	var msgs []*digest.OutboxMessage
+	for _, chat := range []string{"a", "b", "c"} {
+		for part := 1; part <= 2; part++ {
+			msgs = append(msgs, &digest.OutboxMessage{Key: fmt.Sprintf("%s/%d", chat, part), Platform: "telegram", ChatID: chat,
+				Kind: "digest", Part: part, Parts: 2, Payload: []byte(fmt.Sprint(part))})
+		}
+	}
+	if err := ob.Enqueue(context.Background(), msgs); err != nil {
+		t.Fatal(err)
+	}
+	if err := ob.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(sender.sent, " "); got != "a:1 b:1 c:1 a:2 b:2 c:2" {
+		t.Errorf("sent %q, want the chats in turns with each chat's parts in order", got)
+	}
+}
