@@ -5,9 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/debug"
 	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/seed-c50b6fda/herald/digest"
@@ -21,7 +19,8 @@ import (
 // 2,000 feeds of 50 items (about 60 KB each) on 250 host names, served by
 // an in-process farm, polled into a SQLite database on disk (articles,
 // links and the full-text index written for real). Each phase reports
-// feeds/s and the process's peak RSS during it (VmHWM, reset per phase).
+// feeds/s, feeds per CPU-second and the process's peak RSS during it
+// (VmHWM, reset per phase; the farm and SQLite included).
 // parse-only/herald is fetch.Parse on every core, for reference; gofeed's
 // own rate is measured by BenchmarkFarm, since gofeed may be imported by
 // digest/fetch only.
@@ -44,15 +43,15 @@ func BenchmarkFarmSQLite(b *testing.B) {
 
 	b.Run("parse-only/herald", func(b *testing.B) {
 		workers := runtime.GOMAXPROCS(0)
-		benchStart(b)
+		m := fetchtest.StartPhase(b)
 		for range b.N {
 			for start := 0; start < n; start += 100 {
-				b.StopTimer()
+				m.Pause()
 				var bodies [][]byte
 				for i := start; i < min(start+100, n); i++ {
 					bodies = append(bodies, farm.Body(i))
 				}
-				b.StartTimer()
+				m.Resume()
 				next := make(chan []byte)
 				done := make(chan struct{})
 				for range workers {
@@ -74,12 +73,14 @@ func BenchmarkFarmSQLite(b *testing.B) {
 				}
 			}
 		}
-		benchEnd(b, n)
+		m.End(n)
 	})
 
 	var warm *sqlite.DB
-	cold := func(b *testing.B) *sqlite.DB {
-		b.StopTimer()
+	cold := func(b *testing.B, m *fetchtest.Meter) *sqlite.DB {
+		if m != nil {
+			m.Pause()
+		}
 		db, err := sqlite.Open(ctx, filepath.Join(root.TempDir(), "bench.db"))
 		if err != nil {
 			b.Fatal(err)
@@ -94,40 +95,44 @@ func BenchmarkFarmSQLite(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		p := farmPoller(b, farm, db)
 		runtime.GC()
-		b.StartTimer()
-		sum := farmPoller(b, farm, db).Poll(ctx, feeds, nil)
+		if m != nil {
+			m.Resume()
+		}
+		sum := p.Poll(ctx, feeds, nil)
 		if sum.OK != n || sum.NewArticles != n*farm.Items {
 			b.Fatalf("cold poll: %s", sum)
 		}
 		return db
 	}
 	b.Run("cold", func(b *testing.B) {
-		benchStart(b)
+		m := fetchtest.StartPhase(b)
 		for range b.N {
-			warm = cold(b)
+			warm = cold(b, m)
 		}
-		benchEnd(b, n)
+		m.End(n)
 	})
 	warmPoll := func(b *testing.B, conditional bool, ok func(poll.Summary) bool) {
 		if warm == nil {
-			warm = cold(b)
+			warm = cold(b, nil)
 		}
 		farm.SetConditional(conditional)
 		defer farm.SetConditional(true)
-		benchStart(b)
+		m := fetchtest.StartPhase(b)
 		for range b.N {
-			b.StopTimer()
+			m.Pause()
 			feeds, err := warm.ListFeeds(ctx, digest.FeedFilter{})
 			if err != nil {
 				b.Fatal(err)
 			}
-			b.StartTimer()
-			if sum := farmPoller(b, farm, warm).Poll(ctx, feeds, nil); !ok(sum) {
+			p := farmPoller(b, farm, warm)
+			m.Resume()
+			if sum := p.Poll(ctx, feeds, nil); !ok(sum) {
 				b.Fatalf("warm poll: %s", sum)
 			}
 		}
-		benchEnd(b, n)
+		m.End(n)
 	}
 	b.Run("warm-304", func(b *testing.B) {
 		warmPoll(b, true, func(s poll.Summary) bool { return s.NotModified == n })
@@ -141,28 +146,4 @@ func farmPoller(b *testing.B, farm *fetchtest.Farm, st poll.Store) *poll.Poller 
 	client := fetch.New(fetch.Options{AllowPrivate: true, Resolver: farm.Resolver()})
 	b.Cleanup(client.Close)
 	return poll.New(poll.Config{Fetcher: client, Store: st, Concurrency: 16, PerHost: 2})
-}
-
-func benchStart(b *testing.B) {
-	b.Helper()
-	runtime.GC()
-	debug.FreeOSMemory()
-	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
-		b.Logf("cannot reset the peak RSS (%v); the figure covers the whole process", err)
-	}
-	b.ResetTimer()
-}
-
-func benchEnd(b *testing.B, feeds int) {
-	b.Helper()
-	b.StopTimer()
-	b.ReportMetric(float64(feeds)*float64(b.N)/b.Elapsed().Seconds(), "feeds/s")
-	data, _ := os.ReadFile("/proc/self/status")
-	for _, line := range strings.Split(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
-			b.ReportMetric(kb/1024, "peak-RSS-MB")
-		}
-	}
-	b.ReportMetric(0, "ns/op")
 }

@@ -3,15 +3,12 @@ package fetch_test
 import (
 	"bytes"
 	"context"
+	"hash/maphash"
 	"os"
 	"runtime"
-	"runtime/debug"
 	"strconv"
-	"strings"
 	"sync"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/mmcdole/gofeed"
 
@@ -76,14 +73,14 @@ func BenchmarkFarm(b *testing.B) {
 	})
 
 	var warm *keyStore
-	cold := func(b *testing.B, m *meter) *keyStore {
+	cold := func(b *testing.B, m *fetchtest.Meter) *keyStore {
 		if m != nil {
-			m.pause()
+			m.Pause()
 		}
 		st := newKeyStore(farm)
 		p, feeds := benchPoller(b, farm, st), st.list()
 		if m != nil {
-			m.resume()
+			m.Resume()
 		}
 		sum := p.Poll(context.Background(), feeds, nil)
 		if sum.OK != n || sum.NewArticles != n*farm.Items {
@@ -92,11 +89,11 @@ func BenchmarkFarm(b *testing.B) {
 		return st
 	}
 	b.Run("cold", func(b *testing.B) {
-		m := startPhase(b)
+		m := fetchtest.StartPhase(b)
 		for range b.N {
 			warm = cold(b, m)
 		}
-		m.end(n)
+		m.End(n)
 	})
 	warmPoll := func(b *testing.B, conditional bool, check func(poll.Summary) bool) {
 		if warm == nil {
@@ -104,16 +101,16 @@ func BenchmarkFarm(b *testing.B) {
 		}
 		farm.SetConditional(conditional)
 		defer farm.SetConditional(true)
-		m := startPhase(b)
+		m := fetchtest.StartPhase(b)
 		for range b.N {
-			m.pause()
+			m.Pause()
 			p, feeds := benchPoller(b, farm, warm), warm.list()
-			m.resume()
+			m.Resume()
 			if sum := p.Poll(context.Background(), feeds, nil); !check(sum) {
 				b.Fatalf("warm poll: %s", sum)
 			}
 		}
-		m.end(n)
+		m.End(n)
 	}
 	b.Run("warm-304", func(b *testing.B) {
 		warmPoll(b, true, func(s poll.Summary) bool { return s.NotModified == n })
@@ -139,15 +136,15 @@ func benchFeeds(b *testing.B) int {
 func benchParse(b *testing.B, farm *fetchtest.Farm, parse func([]byte) error) {
 	const batch = 100
 	workers := runtime.GOMAXPROCS(0)
-	m := startPhase(b)
+	m := fetchtest.StartPhase(b)
 	for range b.N {
 		for start := 0; start < farm.Feeds; start += batch {
-			m.pause()
+			m.Pause()
 			var bodies [][]byte
 			for i := start; i < min(start+batch, farm.Feeds); i++ {
 				bodies = append(bodies, farm.Body(i))
 			}
-			m.resume()
+			m.Resume()
 			var wg sync.WaitGroup
 			next := make(chan []byte)
 			for range workers {
@@ -166,7 +163,7 @@ func benchParse(b *testing.B, farm *fetchtest.Farm, parse func([]byte) error) {
 			wg.Wait()
 		}
 	}
-	m.end(farm.Feeds)
+	m.End(farm.Feeds)
 }
 
 func benchPoller(b *testing.B, farm *fetchtest.Farm, st *keyStore) *poll.Poller {
@@ -175,91 +172,20 @@ func benchPoller(b *testing.B, farm *fetchtest.Farm, st *keyStore) *poll.Poller 
 	return poll.New(poll.Config{Fetcher: client, Store: st, Concurrency: 16, PerHost: 2})
 }
 
-// meter measures one phase: wall time through the benchmark timer, and
-// the process's CPU time (user + system, from getrusage) while the timer
-// runs. On a shared machine other processes stretch the wall time; the
-// CPU time per feed is what the work costs whatever the neighbours do.
-type meter struct {
-	b       *testing.B
-	cpu     time.Duration
-	started time.Duration
-}
-
-// startPhase collects garbage, resets the process's peak RSS (so that each
-// phase reports its own peak) and starts the clocks.
-func startPhase(b *testing.B) *meter {
-	b.Helper()
-	runtime.GC()
-	debug.FreeOSMemory()
-	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
-		b.Logf("cannot reset the peak RSS (%v); the figure covers the whole process", err)
-	}
-	m := &meter{b: b}
-	b.ResetTimer()
-	m.started = cpuTime()
-	return m
-}
-
-// pause and resume bracket work that is not measured.
-func (m *meter) pause() {
-	m.b.StopTimer()
-	m.cpu += cpuTime() - m.started
-}
-
-func (m *meter) resume() {
-	m.started = cpuTime()
-	m.b.StartTimer()
-}
-
-// end reports feeds/s (wall), feeds per CPU-second and the peak RSS.
-func (m *meter) end(feeds int) {
-	m.pause()
-	b := m.b
-	total := float64(feeds) * float64(b.N)
-	b.ReportMetric(total/b.Elapsed().Seconds(), "feeds/s")
-	if m.cpu > 0 {
-		b.ReportMetric(total/m.cpu.Seconds(), "feeds/cpu-s")
-	}
-	if mb := peakRSSMB(); mb > 0 {
-		b.ReportMetric(mb, "peak-RSS-MB")
-	}
-	b.ReportMetric(0, "ns/op")
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// peakRSSMB returns VmHWM from /proc/self/status in MB, or 0.
-func peakRSSMB() float64 {
-	data, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
-			return kb / 1024
-		}
-	}
-	return 0
-}
-
-// keyStore is a poll.Store that keeps feeds and article identities only,
-// like a database would keep them on disk rather than in memory.
+// keyStore is a poll.Store that keeps feeds and 64-bit hashes of article
+// identities only: a database keeps articles on disk, not on the Go heap,
+// and a map of 100,000 strings would make every garbage collection of the
+// benchmark scan it.
 type keyStore struct {
 	mu    sync.Mutex
 	feeds []*digest.Feed
-	keys  map[string]int64
+	keys  map[uint64]int64
+	seed  maphash.Seed
 	links int
 }
 
 func newKeyStore(farm *fetchtest.Farm) *keyStore {
-	s := &keyStore{keys: make(map[string]int64, farm.Feeds*farm.Items)}
+	s := &keyStore{keys: make(map[uint64]int64, farm.Feeds*farm.Items), seed: maphash.MakeSeed()}
 	for i := range farm.Feeds {
 		s.feeds = append(s.feeds, &digest.Feed{ID: int64(i + 1), URL: farm.URL(i)})
 	}
@@ -296,11 +222,12 @@ func (s *keyStore) SaveArticles(ctx context.Context, feedID int64, arts []*diges
 	var inserted []*digest.Article
 	for _, a := range arts {
 		s.links++
-		if _, ok := s.keys[a.Key]; ok {
+		h := maphash.String(s.seed, a.Key)
+		if _, ok := s.keys[h]; ok {
 			continue
 		}
 		a.ID = int64(len(s.keys) + 1)
-		s.keys[a.Key] = a.ID
+		s.keys[h] = a.ID
 		inserted = append(inserted, a)
 	}
 	return inserted, nil

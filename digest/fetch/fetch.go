@@ -23,6 +23,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -50,6 +51,12 @@ type Options struct {
 
 	// Resolver resolves host names; nil uses the system resolver.
 	Resolver Resolver
+
+	// MaxParallelParse caps the documents parsed at once (GOMAXPROCS).
+	// Fetches wait on the network, parses on the CPU: more parses in
+	// flight than cores only hold more parse trees in memory and give the
+	// garbage collector more to scan.
+	MaxParallelParse int
 
 	// MaxIdleConns caps idle keep-alive connections (256), and
 	// MaxIdleConnsPerHost per host (4).
@@ -87,6 +94,9 @@ func (o *Options) setDefaults() {
 	} else if o.MaxRedirects < 0 {
 		o.MaxRedirects = 0
 	}
+	if o.MaxParallelParse <= 0 {
+		o.MaxParallelParse = runtime.GOMAXPROCS(0)
+	}
 	if o.MaxIdleConns <= 0 {
 		o.MaxIdleConns = 256
 	}
@@ -104,6 +114,7 @@ type Client struct {
 	http      *http.Client
 	transport *http.Transport
 	bufs      sync.Pool
+	parsing   chan struct{} // a slot per parse in flight
 }
 
 // New returns a Client with its own transport.
@@ -128,7 +139,7 @@ func New(opts Options) *Client {
 		IdleConnTimeout:        90 * time.Second,
 		MaxResponseHeaderBytes: 64 << 10,
 	}
-	c := &Client{opts: opts, transport: t}
+	c := &Client{opts: opts, transport: t, parsing: make(chan struct{}, opts.MaxParallelParse)}
 	c.http = &http.Client{
 		Transport:     t,
 		CheckRedirect: c.checkRedirect,
@@ -273,6 +284,11 @@ func (c *Client) Fetch(ctx context.Context, req Request) (*Result, error) {
 		res.Unchanged = true
 		return res, nil
 	}
+	select {
+	case c.parsing <- struct{}{}:
+	case <-ctx.Done():
+		return nil, c.transportError(req.URL, ctx.Err())
+	}
 	feed, err := Parse(Document{
 		URL:         res.URL,
 		FeedURL:     req.URL,
@@ -280,6 +296,7 @@ func (c *Client) Fetch(ctx context.Context, req Request) (*Result, error) {
 		Body:        buf.Bytes(),
 		FetchedAt:   start,
 	})
+	<-c.parsing
 	if err != nil {
 		var fe *Error
 		if errors.As(err, &fe) {

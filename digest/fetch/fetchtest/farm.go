@@ -3,7 +3,9 @@
 // under many host names, generated on the fly so that a farm of thousands
 // of 60 KB feeds costs no memory.
 //
-// It imports no parser: benchmarks compare against gofeed themselves.
+// Meter measures benchmark phases: feeds/s, feeds per CPU-second and peak
+// RSS. The package imports no parser: benchmarks compare against gofeed
+// themselves.
 package fetchtest
 
 import (
