@@ -73,6 +73,10 @@ type Config struct {
 
 	Now    func() time.Time // clock; nil means time.Now
 	Jitter func() float64   // uniform in [0, 1); nil means math/rand/v2
+
+	// OnResult, when set, observes every feed polled, from any goroutine
+	// (metrics).
+	OnResult func(FeedResult)
 }
 
 // Poller polls feeds. Its methods are safe for concurrent use, though one
@@ -137,9 +141,10 @@ const (
 type FeedResult struct {
 	Feed        *digest.Feed // with its fetch state updated
 	Outcome     Outcome
-	NewArticles int   // articles stored for the first time
-	Articles    int   // articles in the feed document (0 unless OutcomeOK)
-	Err         error // for OutcomeFailed and OutcomeError
+	NewArticles int           // articles stored for the first time
+	Took        time.Duration // fetching and parsing, when polled
+	Articles    int           // articles in the feed document (0 unless OutcomeOK)
+	Err         error         // for OutcomeFailed and OutcomeError
 }
 
 // Summary counts the outcomes of a poll.
@@ -285,6 +290,7 @@ func (p *Poller) Run(ctx context.Context) error {
 // was known: an interrupted fetch says nothing about the feed.
 func (p *Poller) pollFeed(ctx context.Context, f *digest.Feed) FeedResult {
 	now := p.cfg.Now()
+	start := time.Now()
 	res, err := p.cfg.Fetcher.Fetch(ctx, fetch.Request{
 		URL:          f.URL,
 		ETag:         f.ETag,
@@ -294,7 +300,13 @@ func (p *Poller) pollFeed(ctx context.Context, f *digest.Feed) FeedResult {
 	if ctx.Err() != nil {
 		return FeedResult{}
 	}
-	return p.Record(ctx, f, now, res, err)
+	took := time.Since(start)
+	r := p.Record(ctx, f, now, res, err)
+	r.Took = took
+	if p.cfg.OnResult != nil {
+		p.cfg.OnResult(r)
+	}
+	return r
 }
 
 // Record applies the outcome of fetching stored feed f at time now: on
