@@ -218,11 +218,7 @@ func newHarness(t *testing.T, o options) *harness {
 	if o.limits != nil {
 		limits = *o.limits
 	}
-	senders := map[string]bot.Sender{}
-	h.ob = bot.NewOutbox(bot.OutboxConfig{
-		Store: st, Senders: senders, Limits: map[string]bot.Limits{digest.PlatformTelegram: limits},
-		MaxAttempts: 5, MaxBackoff: 2 * time.Second, Logger: h.logger,
-	})
+	h.ob = bot.NewOutbox(bot.OutboxConfig{Store: st, MaxAttempts: 5, MaxBackoff: 2 * time.Second, Logger: h.logger})
 	cfg := telegram.Config{
 		Token: h.fake.Token, APIURL: h.fake.URL(), Bot: h.core, Outbox: h.ob, State: st, Chats: st,
 		PollTimeout: time.Second, RequestTimeout: 5 * time.Second, Logger: h.logger,
@@ -237,7 +233,7 @@ func newHarness(t *testing.T, o options) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	senders[digest.PlatformTelegram] = h.ad
+	h.ob.Register(digest.PlatformTelegram, h.ad, limits)
 
 	h.fake.AddUser(admin, "Ada", "ada")
 	h.fake.AddUser(member, "Bob", "bob")

@@ -442,10 +442,3 @@ func (r *recentUpdates) add(id int) bool {
 	}
 	return true
 }
-
-// forget removes id, so that a delivery that failed can be retried.
-func (r *recentUpdates) forget(id int) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	delete(r.ids, id)
-}
