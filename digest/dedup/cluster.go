@@ -97,7 +97,7 @@ func DefaultOptions() Options {
 		HalfLife:          72 * time.Hour,
 		NearDuplicateBits: 10,
 		Neighbors:         5,
-		MinSimilarity:     0.05,
+		MinSimilarity:     0.10,
 		Now:               time.Now,
 	}
 }

@@ -56,6 +56,7 @@ type tokenizer struct {
 	arena []byte
 	toks  []token
 	raw   []byte // the current token before normalisation
+	norm  []byte // the current token after normalisation
 }
 
 func (tz *tokenizer) reset() {
@@ -71,6 +72,10 @@ func (tz *tokenizer) text(tok token) []byte {
 func isApostrophe(r rune) bool { return r == '\'' || r == '’' || r == 'ʼ' }
 
 func isCJK(r rune) bool {
+	switch r {
+	case 'ー', '々', 'ゝ', 'ゞ', 'ヽ', 'ヾ', 'ｰ': // length and iteration marks, script Common
+		return true
+	}
 	return unicode.Is(unicode.Han, r) || unicode.Is(unicode.Hiragana, r) || unicode.Is(unicode.Katakana, r)
 }
 
@@ -119,16 +124,22 @@ func (tz *tokenizer) tokenize(s string, field uint8, max int) int {
 			tz.emitCJK(cjkPrev, 0, field, sentStart)
 			sentStart = false
 			added++
+			if max > 0 && added >= max {
+				break
+			}
 		}
 		cjkPrev, cjkRun = 0, 0
 		if isWordRune(r) {
+			before := len(tz.toks)
 			i = tz.word(s, i, field, sentStart)
-			if joined && len(tz.toks) > 0 {
-				tz.toks[len(tz.toks)-1].flags |= flagJoined
+			if len(tz.toks) > before { // a run of combining marks alone gives none
+				if joined {
+					tz.toks[len(tz.toks)-1].flags |= flagJoined
+				}
+				sentStart = false
+				joined = true
+				added++
 			}
-			sentStart = false
-			joined = true
-			added++
 			continue
 		}
 		switch r {
@@ -310,7 +321,10 @@ func (tz *tokenizer) finishWord(field uint8, sentStart bool, letters, uppers, di
 	off := len(tz.arena)
 	if nonASCII {
 		// NFKC may turn a full-width or compatibility form into ASCII.
-		tz.arena = norm.NFKC.Append(tz.arena, tz.raw...)
+		// It normalises into a buffer of its own: appending to the arena
+		// would compose a leading combining mark with the previous token.
+		tz.norm = norm.NFKC.Append(tz.norm[:0], tz.raw...)
+		tz.arena = append(tz.arena, tz.norm...)
 		lowerInPlace(tz, off)
 	} else {
 		for _, c := range tz.raw {

@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"unicode"
 )
 
 // trackingParams are query parameters that identify a campaign or a click,
@@ -28,16 +29,21 @@ func CanonicalURL(raw string) string {
 		return ""
 	}
 	host := strings.ToLower(u.Hostname())
-	host = strings.TrimSuffix(host, ".")
-	host = strings.TrimPrefix(host, "www.")
-	if host == "" {
+	host = strings.TrimRight(host, ".")
+	for strings.HasPrefix(host, "www.") {
+		host = host[len("www."):]
+	}
+	if host == "" || !validHost(host) {
 		return ""
+	}
+	if strings.Contains(host, ":") { // IPv6
+		host = "[" + host + "]"
 	}
 	if p := u.Port(); p != "" && p != "80" && p != "443" {
 		host += ":" + p
 	}
 	path := u.EscapedPath()
-	path = strings.TrimSuffix(path, "/")
+	path = strings.TrimRight(path, "/")
 
 	var b strings.Builder
 	b.Grow(len(raw))
@@ -71,4 +77,18 @@ func CanonicalURL(raw string) string {
 		}
 	}
 	return b.String()
+}
+
+// validHost accepts names made of letters, digits, hyphens, underscores and
+// dots, and IPv6 addresses; anything else is not a host to match on.
+func validHost(h string) bool {
+	for _, r := range h {
+		switch {
+		case r == '-' || r == '.' || r == '_' || r == ':':
+		case unicode.IsLetter(r) || unicode.IsDigit(r):
+		default:
+			return false
+		}
+	}
+	return true
 }
