@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/seed-c50b6fda/herald/digest"
+	"github.com/seed-c50b6fda/herald/digest/poll"
 )
 
 func init() {
@@ -50,7 +51,15 @@ func runFeedsAdd(ctx context.Context, a *app, args []string) error {
 	}
 	// Fetch once before saving: the user learns now, not at the next poll,
 	// whether the address is a feed, and the first articles are stored.
-	out, err := a.newFeedAdder(cfg, st, *noFetch).add(ctx, u, *name)
+	var grouper poll.Grouper
+	if !*noFetch {
+		g, err := a.newGrouper(ctx, cfg, st)
+		if err != nil {
+			return err
+		}
+		grouper = g
+	}
+	out, err := a.newFeedAdder(cfg, st, *noFetch, grouper).add(ctx, u, *name)
 	if out.Page != "" {
 		fmt.Fprintf(a.stdout, "%s is a web page; it advertises the feed %s\n", out.Page, out.URL)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/mattn/go-isatty"
 
 	"github.com/seed-c50b6fda/herald/digest"
+	"github.com/seed-c50b6fda/herald/digest/poll"
 )
 
 func init() {
@@ -79,7 +80,15 @@ func runFeedsImport(ctx context.Context, a *app, args []string) error {
 	}
 
 	bar := newProgress(a.stderr, len(todo), "importing feeds")
-	ad := a.newFeedAdder(cfg, st, *noFetch)
+	var grouper poll.Grouper
+	if !*noFetch {
+		g, err := a.newGrouper(ctx, cfg, st)
+		if err != nil {
+			return err
+		}
+		grouper = g
+	}
+	ad := a.newFeedAdder(cfg, st, *noFetch, grouper)
 	each := func(ctx context.Context, f *digest.Feed) {
 		out, err := ad.add(ctx, f.URL, names[f])
 		mu.Lock()

@@ -32,9 +32,11 @@ func (a *app) newFetchClient(cfg config.Config) *fetch.Client {
 	return c
 }
 
-// newPoller builds the poller from the configuration. grouper may be nil.
-func (a *app) newPoller(cfg config.Config, st poll.Store, f poll.Fetcher, grouper poll.Grouper) *poll.Poller {
+// newPoller builds the poller from the configuration. grouper and
+// onResult (which observes each feed polled) may be nil.
+func (a *app) newPoller(cfg config.Config, st poll.Store, f poll.Fetcher, grouper poll.Grouper, onResult func(poll.FeedResult)) *poll.Poller {
 	return poll.New(poll.Config{
+		OnResult:    onResult,
 		Fetcher:     f,
 		Store:       st,
 		Grouper:     grouper,
@@ -95,7 +97,11 @@ func runPoll(ctx context.Context, a *app, args []string) error {
 	if len(feeds) == 0 && !*asJSON {
 		return explainNothingDue(ctx, a.stdout, st, *all)
 	}
-	p := a.newPoller(cfg, st, a.newFetchClient(cfg), nil)
+	grouper, err := a.newGrouper(ctx, cfg, st)
+	if err != nil {
+		return err
+	}
+	p := a.newPoller(cfg, st, a.newFetchClient(cfg), grouper, nil)
 	sum := p.Poll(ctx, feeds, nil)
 	interrupted := ctx.Err() != nil
 
@@ -210,11 +216,13 @@ type feedAdder struct {
 	noFetch bool
 }
 
-func (a *app) newFeedAdder(cfg config.Config, st digest.Store, noFetch bool) *feedAdder {
+// newFeedAdder returns a feedAdder; grouper, when not nil, puts the first
+// articles of a new feed into stories.
+func (a *app) newFeedAdder(cfg config.Config, st digest.Store, noFetch bool, grouper poll.Grouper) *feedAdder {
 	ad := &feedAdder{st: st, noFetch: noFetch}
 	if !noFetch {
 		ad.client = a.newFetchClient(cfg)
-		ad.poller = a.newPoller(cfg, st, ad.client, nil)
+		ad.poller = a.newPoller(cfg, st, ad.client, grouper, nil)
 	}
 	return ad
 }
