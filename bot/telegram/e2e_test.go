@@ -54,7 +54,7 @@ type feedServer struct {
 	summary int
 }
 
-func newFeedServer(t *testing.T) *feedServer {
+func newFeedServer(t testing.TB) *feedServer {
 	fs := &feedServer{items: map[string]int{}, summary: 120}
 	fs.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name, ok := strings.CutPrefix(r.URL.Path, "/feed/")
@@ -167,7 +167,7 @@ func (l *logBuffer) String() string {
 }
 
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	fake   *telegramtest.Server
 	feeds  *feedServer
 	st     *sqlite.DB
@@ -192,7 +192,7 @@ type options struct {
 }
 
 // newHarness builds everything but starts nothing.
-func newHarness(t *testing.T, o options) *harness {
+func newHarness(t testing.TB, o options) *harness {
 	t.Helper()
 	h := &harness{t: t, fake: telegramtest.NewServer(t), feeds: newFeedServer(t), logs: &logBuffer{}, now: o.now}
 	if h.now == nil {
@@ -869,5 +869,48 @@ func TestOutboxLimitsForGroups(t *testing.T) {
 	}
 	if len(sent) < 5*17 {
 		t.Errorf("only %d messages in 5 minutes: the limit is needlessly strict", len(sent))
+	}
+}
+
+func TestPollingSurvivesTelegramErrors(t *testing.T) {
+	h := newHarness(t, options{})
+	h.fake.FailNext("getUpdates", 502, "Bad Gateway")
+	h.start()
+	expect(t, h.say(dmUser, dmUser, "/help", 1)[0], "Commands:")
+	logs := h.logs.String()
+	if !strings.Contains(logs, "cannot get updates; retrying") || !strings.Contains(logs, `"failed_attempts":1`) {
+		t.Errorf("failures and recovery not logged:\n%s", logs)
+	}
+}
+
+func TestWithoutOutboxRepliesDirectly(t *testing.T) {
+	h := newHarness(t, options{})
+	ad, err := telegram.New(telegram.Config{Token: h.fake.Token, APIURL: h.fake.URL(), Bot: h.core, State: h.st, PollTimeout: time.Second, Logger: h.logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- ad.Run(ctx) }()
+	expect(t, h.say(dmUser, dmUser, "/help", 1)[0], "Commands:")
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if msgs, _ := h.st.ListOutbox(context.Background(), digest.OutboxFilter{}); len(msgs) != 0 {
+		t.Errorf("%d outbox messages without an outbox", len(msgs))
+	}
+}
+
+// BenchmarkCommandRoundTrip measures a command from the user's message to
+// the bot's reply in the fake server: long poll, getChatMember (cached),
+// the chat core, the outbox (SQLite) and sendMessage.
+func BenchmarkCommandRoundTrip(b *testing.B) {
+	h := newHarness(b, options{})
+	h.start()
+	h.say(group, member, "/help", 1) // warm the admin cache and the connections
+	b.ResetTimer()
+	for b.Loop() {
+		h.say(group, member, "/help", 1)
 	}
 }

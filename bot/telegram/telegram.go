@@ -169,8 +169,13 @@ func New(cfg Config) (*Adapter, error) {
 			cfg.Webhook.Path = "/" + cfg.Webhook.Path
 		}
 	}
-	if cfg.PollTimeout <= 0 {
+	switch {
+	case cfg.PollTimeout <= 0:
 		cfg.PollTimeout = 50 * time.Second
+	case cfg.PollTimeout < time.Second:
+		// Telegram counts whole seconds, and 0 would mean short
+		// polling: a request after request while nothing happens.
+		cfg.PollTimeout = time.Second
 	}
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = 30 * time.Second

@@ -117,6 +117,11 @@ func (a *Adapter) poll(ctx context.Context) error {
 			return fmt.Errorf("telegram: encode allowed updates: %w", err)
 		}
 		raw, err := a.call(ctx, "getUpdates", params, nil)
+		var ups []*update
+		next := offset
+		if err == nil {
+			ups, next, err = a.decodeUpdates(raw, offset)
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -135,7 +140,6 @@ func (a *Adapter) poll(ctx context.Context) error {
 			a.log.Info("receiving updates again", "failed_attempts", failures)
 			failures = 0
 		}
-		ups, next := a.decodeUpdates(raw, offset)
 		if len(ups) > 0 {
 			a.handleBatch(ctx, ups)
 		}
@@ -173,14 +177,14 @@ func (a *Adapter) pollFailed(failures int, err error) time.Duration {
 	return wait
 }
 
-// decodeUpdates reads a getUpdates result. An update that cannot be read
-// is logged and skipped, never retried forever. It returns the offset
-// that confirms them all.
-func (a *Adapter) decodeUpdates(raw json.RawMessage, offset int) ([]*update, int) {
+// decodeUpdates reads a getUpdates result and returns the updates and the
+// offset that confirms them all. An update that cannot be read is logged
+// and skipped, never retried forever; a result that is no list of updates
+// is an error, retried like a failed call.
+func (a *Adapter) decodeUpdates(raw json.RawMessage, offset int) ([]*update, int, error) {
 	var items []json.RawMessage
 	if err := json.Unmarshal(raw, &items); err != nil {
-		a.log.Error("getUpdates answered something that is not a list of updates", "err", err)
-		return nil, offset
+		return nil, offset, fmt.Errorf("telegram getUpdates: the result is not a list of updates: %w", err)
 	}
 	var out []*update
 	for _, item := range items {
@@ -199,7 +203,7 @@ func (a *Adapter) decodeUpdates(raw json.RawMessage, offset int) ([]*update, int
 		}
 		out = append(out, u)
 	}
-	return out, offset
+	return out, offset, nil
 }
 
 // handleBatch handles a batch of updates: each chat's in order, up to
