@@ -32,7 +32,7 @@ func TestArticlesList(t *testing.T) {
 		}
 		var art articleJSON
 		json.Unmarshal([]byte(lines[0]), &art)
-		if art.FeedURL != a || art.URL != "https://news.example/1" || art.Title != "Story 1" || art.Story != nil || art.Source != "Alpha" ||
+		if art.FeedURL != a || art.URL != "https://news.example/1" || art.Title != "Story 1" || art.Story == nil || *art.Story != art.ID || art.Source != "Alpha" ||
 			!art.Published.Equal(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)) {
 			t.Errorf("article = %+v", art)
 		}

@@ -168,15 +168,17 @@ func TestConfigCheck(t *testing.T) {
 func TestFeedsRoundTripAcrossProcesses(t *testing.T) {
 	dir := t.TempDir()
 	env := []string{"HERALD_DATABASE=" + filepath.Join(dir, "shared.db")}
-	r := heraldProcess(t, dir, env, "feeds", "add", "https://News.Example/rss.xml", "--name", "example")
+	// --no-fetch: this test is about the database shared by processes;
+	// fetching on add has tests of its own.
+	r := heraldProcess(t, dir, env, "feeds", "add", "https://News.Example/rss.xml", "--name", "example", "--no-fetch")
 	if r.code != 0 {
 		t.Fatalf("feeds add: %d %s", r.code, r.stderr)
 	}
-	r = heraldProcess(t, dir, env, "feeds", "add", "https://other.example/atom")
+	r = heraldProcess(t, dir, env, "feeds", "add", "https://other.example/atom", "--no-fetch")
 	if r.code != 0 {
 		t.Fatalf("feeds add: %d %s", r.code, r.stderr)
 	}
-	r = heraldProcess(t, dir, env, "feeds", "add", "https://news.example/rss.xml")
+	r = heraldProcess(t, dir, env, "feeds", "add", "https://news.example/rss.xml", "--no-fetch")
 	if r.code != 1 || !strings.Contains(r.stderr, "already added") {
 		t.Errorf("adding a feed twice: code %d, stderr %q", r.code, r.stderr)
 	}
