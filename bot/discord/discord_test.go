@@ -297,6 +297,7 @@ func (e *env) seedStories(feedID int64, n int) {
 }
 
 func TestCommandsRegisteredOnce(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name, guildID string
 	}{{"global", ""}, {"guild", guild}} {
@@ -362,6 +363,7 @@ func TestCommandsRegisteredOnce(t *testing.T) {
 }
 
 func TestSubscribePermissions(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	ctx := context.Background()
 
@@ -411,6 +413,7 @@ func TestSubscribePermissions(t *testing.T) {
 }
 
 func TestFeedsPagingWithButtons(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	e.follow(text, "", e.feeds(25)...)
 
@@ -450,6 +453,7 @@ func TestFeedsPagingWithButtons(t *testing.T) {
 }
 
 func TestDigestOnDemandAsEmbeds(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	sub := e.follow(text, "", e.feeds(1)...)
 	e.seedStories(sub.FeedIDs[0], 14)
@@ -495,6 +499,7 @@ func TestDigestOnDemandAsEmbeds(t *testing.T) {
 }
 
 func TestScheduledDigestsIntoChannelsThreadsForumsAndDMs(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	ctx := context.Background()
 	targets := []struct {
@@ -620,8 +625,9 @@ func (e *env) waitStatus(key, status string) *digest.OutboxMessage {
 }
 
 func TestRateLimitHonoured(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
-	e.fake.Inject(discordtest.Fault{Route: "POST /channels/{id}/messages", ID: text, Status: 429, RetryAfter: 700 * time.Millisecond})
+	e.fake.Inject(discordtest.Fault{Route: "POST /channels/{id}/messages", ID: text, Status: 429, RetryAfter: 400 * time.Millisecond})
 	e.deliver(text, "notice/429", "The feed works again.")
 	if m := e.waitStatus("notice/429/1", digest.OutboxSent); m.Attempts != 2 {
 		t.Errorf("sent after %d attempts, want 2", m.Attempts)
@@ -635,8 +641,8 @@ func TestRateLimitHonoured(t *testing.T) {
 	if len(posts) != 2 || posts[0].Status != 429 || posts[1].Status != 200 {
 		t.Fatalf("requests: %+v; want a 429 then one success", posts)
 	}
-	if gap := posts[1].At.Sub(posts[0].At); gap < 700*time.Millisecond {
-		t.Errorf("retried %s after a 429 that asked for 700ms", gap)
+	if gap := posts[1].At.Sub(posts[0].At); gap < 400*time.Millisecond {
+		t.Errorf("retried %s after a 429 that asked for 400ms", gap)
 	}
 	if n := len(e.fake.Messages(text)); n != 1 {
 		t.Errorf("%d messages delivered, want 1", n)
@@ -644,8 +650,9 @@ func TestRateLimitHonoured(t *testing.T) {
 }
 
 func TestGlobalRateLimitPausesEveryChat(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
-	e.fake.Inject(discordtest.Fault{Route: "POST /channels/{id}/messages", ID: text, Status: 429, RetryAfter: 1500 * time.Millisecond, Global: true})
+	e.fake.Inject(discordtest.Fault{Route: "POST /channels/{id}/messages", ID: text, Status: 429, RetryAfter: 800 * time.Millisecond, Global: true})
 	e.deliver(text, "notice/global", "first")
 	e.waitOutbox("notice/global/1", "rate limited", func(m *digest.OutboxMessage) bool { return m.Attempts == 1 })
 	var limited time.Time
@@ -657,14 +664,15 @@ func TestGlobalRateLimitPausesEveryChat(t *testing.T) {
 	e.deliver(dmChan, "notice/other", "second")
 	e.waitStatus("notice/other/1", digest.OutboxSent)
 	for _, r := range e.fake.Requests() {
-		if r.Route == "POST /channels/{id}/messages" && strings.Contains(r.Path, dmChan) && r.At.Sub(limited) < 1500*time.Millisecond {
-			t.Errorf("another chat was sent to %s after a global 429 of 1.5s", r.At.Sub(limited))
+		if r.Route == "POST /channels/{id}/messages" && strings.Contains(r.Path, dmChan) && r.At.Sub(limited) < 800*time.Millisecond {
+			t.Errorf("another chat was sent to %s after a global 429 of 800ms", r.At.Sub(limited))
 		}
 	}
 	e.waitStatus("notice/global/1", digest.OutboxSent)
 }
 
 func TestLostAnswerNotPostedTwice(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	e.fake.Inject(discordtest.Fault{Route: "POST /channels/{id}/messages", ID: text, Lose: true})
 	e.deliver(text, "notice/lost", "Only once, please.")
@@ -680,6 +688,7 @@ func TestLostAnswerNotPostedTwice(t *testing.T) {
 }
 
 func TestForbiddenAndGoneChannels(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	ctx := context.Background()
 	for _, id := range []string{blocked, gone} {
@@ -701,6 +710,7 @@ func TestForbiddenAndGoneChannels(t *testing.T) {
 }
 
 func TestGatewayResume(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	e.follow(text, "", e.feeds(1)...)
 
@@ -727,6 +737,7 @@ func TestGatewayResume(t *testing.T) {
 }
 
 func TestAutocompleteFeeds(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	e.follow(text, "", e.feeds(3)...)
 	ix := e.fake.Autocomplete(t, discordtest.Invocation{Command: "unsubscribe", ChannelID: text, User: admin,
@@ -751,6 +762,7 @@ func TestAutocompleteFeeds(t *testing.T) {
 }
 
 func TestThreadsAndForumPosts(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	ctx := context.Background()
 	e.invoke(admin, thread, "subscribe", opt("url", "https://thread.example/feed")).Reply(t)
@@ -768,6 +780,7 @@ func TestThreadsAndForumPosts(t *testing.T) {
 }
 
 func TestExportAttachesOPML(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	e.follow(text, "", e.feeds(2)...)
 	r := e.invoke(member, text, "export").Reply(t)
@@ -778,6 +791,7 @@ func TestExportAttachesOPML(t *testing.T) {
 }
 
 func TestWrongTokenStopsRun(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{fakeToken: "another-token", noWaitReady: true})
 	select {
 	case err := <-e.runErr:
@@ -794,6 +808,7 @@ func TestWrongTokenStopsRun(t *testing.T) {
 }
 
 func TestShutdownIsPrompt(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{})
 	start := time.Now()
 	if err := e.shutdown(); err != nil {
@@ -803,4 +818,86 @@ func TestShutdownIsPrompt(t *testing.T) {
 		t.Errorf("Run took %s to return", d)
 	}
 	e.fake.Eventually(t, 2*time.Second, "the gateway connection closed", func() bool { return !e.fake.Connected() })
+}
+
+// hasCommand reports whether the chat core has a command.
+func hasCommand(name string) bool {
+	for _, c := range bot.Commands() {
+		if c.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func TestSearchWithButtonPaging(t *testing.T) {
+	t.Parallel()
+	if !hasCommand("search") {
+		t.Skip("the chat core has no /search command yet")
+	}
+	e := newEnv(t, envOptions{})
+	e.seedStories(e.feeds(1)[0], 12)
+
+	ix := e.invoke(member, text, "search", opt("query", "harbour bridge"))
+	if typ := ix.Acked(t); typ != discordtest.DeferredChannelMessage {
+		t.Errorf("/search answered with callback type %d, want deferred (5)", typ)
+	}
+	page := ix.Reply(t)
+	if len(page.Embeds) != 1 || !strings.Contains(page.Embeds[0].Title, "page 1") {
+		t.Fatalf("results = %+v, want one embed card for page 1", page.Embeds)
+	}
+	contains(t, "results page 1", page.Text(), "Story ", "Outlet")
+	if len(page.Buttons) != 1 || page.Buttons[0].Label != "Next ›" {
+		t.Fatalf("page 1 buttons = %+v, want Next", page.Buttons)
+	}
+	first := page.Embeds[0].Description
+
+	press := e.fake.Press(t, page, page.Buttons[0].CustomID, member)
+	page = press.Reply(t)
+	if typ := press.Acked(t); typ != discordtest.UpdateMessage && typ != discordtest.DeferredUpdateMessage {
+		t.Errorf("Next answered with callback type %d, want the message updated (7, or 6 then an edit)", typ)
+	}
+	if len(page.Embeds) != 1 || !strings.Contains(page.Embeds[0].Title, "page 2") || page.Embeds[0].Description == first {
+		t.Fatalf("after Next: %+v, want page 2", page.Embeds)
+	}
+	if len(page.Buttons) != 2 {
+		t.Errorf("page 2 buttons = %+v, want Previous and Next", page.Buttons)
+	}
+	if n := len(e.fake.Messages(text)); n != 1 {
+		t.Errorf("%d messages after paging, want the results message updated in place", n)
+	}
+
+	// In a DM, anyone may search what Herald has stored.
+	dm := e.invoke(discordtest.User{ID: "900000000000000009", Name: "dora"}, dmChan, "search", opt("query", "section 3"))
+	r := dm.Reply(t)
+	contains(t, "DM search", r.Text(), "Results for", "Story 4")
+	if r.Ephemeral() {
+		t.Error("DM search results are ephemeral")
+	}
+	nothing := e.invoke(member, dmChan, "search", opt("query", "zeppelin")).Reply(t)
+	contains(t, "search without hits", nothing.Text(), "Nothing found")
+}
+
+// TestTokenNeverLeaksOnErrors drives the error paths that log Discord's
+// answers and the adapter's own failures; the cleanup of every test then
+// checks the logs and every body sent for the token.
+func TestTokenNeverLeaksOnErrors(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	e.fake.Inject(discordtest.Fault{Route: "POST /channels/{id}/messages", ID: text, Status: 401, Message: "401: Unauthorized"})
+	e.deliver(text, "notice/401", "hello")
+	e.waitStatus("notice/401/1", digest.OutboxSent)
+
+	e.fake.Inject(discordtest.Fault{Route: "GET /channels/{id}", ID: post, Status: 500, Message: "boom"})
+	ix := e.fake.Invoke(t, discordtest.Invocation{Command: "feeds", ChannelID: post, User: member, OmitChannel: true})
+	r := ix.Reply(t)
+	if !r.Ephemeral() || !strings.Contains(r.Text(), "Sorry, something went wrong") {
+		t.Errorf("reply to an interaction the adapter could not resolve: %q (ephemeral %v)", r.Text(), r.Ephemeral())
+	}
+	logs := e.logs.String()
+	for _, want := range []string{"401 401: Unauthorized", "GET /channels/{id}: 500 boom"} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("the logs lack %q: the error path did not run", want)
+		}
+	}
 }

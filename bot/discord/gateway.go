@@ -65,6 +65,12 @@ type gateway struct {
 	// in order, on the reading goroutine: it must not block for long.
 	onDispatch func(typ string, data json.RawMessage)
 
+	// identifyEvery is the least time between two identifies (Discord
+	// allows one per 5 seconds) and invalidWait the wait after an invalid
+	// session (Discord asks for 1 to 5 seconds); tests shorten them.
+	identifyEvery time.Duration
+	invalidWait   func() time.Duration
+
 	mu           sync.Mutex
 	sessionID    string
 	resumeURL    string
@@ -112,8 +118,7 @@ func (g *gateway) run(ctx context.Context) error {
 		var inv *invalidSession
 		switch {
 		case errors.As(err, &inv):
-			// Discord asks for a random wait of 1 to 5 seconds.
-			wait = time.Second + rand.N(4*time.Second)
+			wait = g.invalidSessionWait()
 		case established:
 			failures = 0
 		default:
@@ -153,6 +158,13 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	case <-t.C:
 		return true
 	}
+}
+
+func (g *gateway) invalidSessionWait() time.Duration {
+	if g.invalidWait != nil {
+		return g.invalidWait()
+	}
+	return time.Second + rand.N(4*time.Second)
 }
 
 func (g *gateway) resumable() bool {
@@ -275,9 +287,12 @@ func (g *gateway) connect(ctx context.Context) (established bool, err error) {
 		if target, err = g.identifyURL(ctx); err != nil {
 			return false, err
 		}
-		// Identifies are limited to one per 5 seconds.
+		every := g.identifyEvery
+		if every <= 0 {
+			every = identifyInterval
+		}
 		g.mu.Lock()
-		wait := time.Until(g.lastIdentify.Add(identifyInterval))
+		wait := time.Until(g.lastIdentify.Add(every))
 		g.mu.Unlock()
 		if !sleep(ctx, wait) {
 			return false, ctx.Err()

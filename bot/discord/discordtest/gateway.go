@@ -311,6 +311,14 @@ func (s *Server) AckHeartbeats(ack bool) {
 	s.gw.noAcks = !ack
 }
 
+// ExpireSessions forgets every session, as Discord does after a while:
+// a resume is then answered with op 9 Invalid Session.
+func (s *Server) ExpireSessions() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.gw.sessions = map[string]*session{}
+}
+
 // Connects returns how many gateway connections were opened.
 func (s *Server) Connects() int {
 	s.mu.Lock()
