@@ -53,6 +53,7 @@ type app struct {
 	logLevel   string
 
 	logger  *slog.Logger
+	metrics *metrics // set by the daemon; nil otherwise
 	closers []func() error
 }
 
