@@ -75,7 +75,6 @@ type gateway struct {
 	sessionID    string
 	resumeURL    string
 	seq          int64 // last sequence number received; 0 for none
-	gatewayURL   string
 	lastIdentify time.Time
 }
 

@@ -125,7 +125,7 @@ func TestGatewayZombieConnectionResumes(t *testing.T) {
 
 func TestGatewayIdentifiesWhenTheSessionIsGone(t *testing.T) {
 	for _, tc := range []struct {
-		name  string
+		name   string
 		break_ func(f *discordtest.Server)
 	}{
 		{"session timed out (4009)", func(f *discordtest.Server) { f.CloseGateway(4009, "Session timed out.") }},

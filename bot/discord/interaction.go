@@ -320,7 +320,7 @@ func (a *Adapter) autocomplete(ctx context.Context, p *interactionPayload) {
 func restFiles(files []payloadFile) []restFile {
 	var out []restFile
 	for _, f := range files {
-		out = append(out, restFile{Name: f.Name, Type: f.Type, Data: f.Data})
+		out = append(out, restFile(f))
 	}
 	return out
 }

@@ -147,7 +147,9 @@ func (s *memStore) FindSubscription(ctx context.Context, platform, chatID, threa
 	return nil, digest.Errorf(digest.ENOTFOUND, "no subscription")
 }
 
-func (s *memStore) ListFeeds(ctx context.Context, f digest.FeedFilter) ([]*digest.Feed, error) { return nil, nil }
+func (s *memStore) ListFeeds(ctx context.Context, f digest.FeedFilter) ([]*digest.Feed, error) {
+	return nil, nil
+}
 
 func (s *memStore) ListOutbox(ctx context.Context, f digest.OutboxFilter) ([]*digest.OutboxMessage, error) {
 	return s.sent, nil
