@@ -191,6 +191,7 @@ type Store interface {
 	SubscriptionStore
 	OutboxStore
 	StateStore
+	SearchStore
 
 	// Ping reports whether the store is reachable.
 	Ping(ctx context.Context) error

@@ -30,6 +30,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Outbox", func(t *testing.T) { testOutbox(t, open) })
 	t.Run("EnqueueDigest", func(t *testing.T) { testEnqueueDigest(t, open) })
 	t.Run("State", func(t *testing.T) { testState(t, open) })
+	t.Run("Search", func(t *testing.T) { testSearch(t, open) })
 	t.Run("ConcurrentWriters", func(t *testing.T) { testConcurrentWriters(t, open) })
 }
 

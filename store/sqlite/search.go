@@ -1,0 +1,418 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/seed-c50b6fda/herald/digest"
+)
+
+// Search runs on the FTS5 index article_search (migration 0003). The
+// parsed query becomes an FTS5 MATCH expression in which every word is
+// quoted, so user text is never read as FTS5 syntax; source: filters become
+// a filter on the source column, the other filters plain SQL.
+//
+// Ranking: bm25 with the title weighted up, times a recency boost that
+// doubles the score of an article published now and fades with age
+// (1 + h/(h+age), h = recencyHalfLife). To keep a search fast whatever the
+// words, it ranks at most searchCandidates matching articles: the most
+// recently stored ones (after the filters). A word found in fewer articles
+// is ranked over all of them; for a very common word, narrow the search
+// with more words or since:/before:.
+//
+// Paging is by offset over a snapshot: the cursor keeps the first page's
+// clock and highest article ID, so articles added while someone pages do
+// not shift the pages.
+
+// bm25 weights of the indexed columns: title, summary, content, source.
+const bm25Weights = "8.0, 3.0, 1.0, 1.0"
+
+// recencyHalfLife is the age at which the recency boost has fallen halfway.
+const recencyHalfLife = 48 * time.Hour
+
+// searchCandidates caps the matching articles one search ranks.
+const searchCandidates = 5000
+
+// Snippet sizes: FTS5 snippets of snippetTokens tokens, and the start of
+// the text (cut at a word) when the query has no words to match.
+const (
+	snippetTokens = 24
+	snippetRunes  = 200
+)
+
+// Search implements digest.SearchStore.
+func (db *DB) Search(ctx context.Context, req digest.SearchRequest) (*digest.SearchPage, error) {
+	q, err := digest.ParseQuery(req.Query)
+	if err != nil {
+		return nil, err
+	}
+	limit := req.Limit
+	switch {
+	case limit < 0:
+		return nil, digest.Errorf(digest.EINVALID, "the number of results must not be negative, got %d", limit)
+	case limit == 0:
+		limit = digest.DefaultSearchLimit
+	case limit > digest.MaxSearchLimit:
+		limit = digest.MaxSearchLimit
+	}
+	var cur digest.SearchCursor
+	if req.Cursor != "" {
+		if cur, err = digest.DecodeSearchCursor(q, req.Cursor); err != nil {
+			return nil, err
+		}
+	} else {
+		cur.Now = req.Now
+		if cur.Now.IsZero() {
+			cur.Now = db.now()
+		}
+		if err := db.db.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM articles`).Scan(&cur.Snapshot); err != nil {
+			return nil, fmt.Errorf("search %q: %w", req.Query, err)
+		}
+	}
+	page, err := db.search(ctx, q, cur, limit, req.Location)
+	if err != nil {
+		if digest.ErrorCode(err) != digest.EINTERNAL {
+			return nil, err
+		}
+		return nil, fmt.Errorf("search %q: %w", req.Query, err)
+	}
+	return page, nil
+}
+
+// match is the MATCH expression of a query: what articles must contain
+// (empty when the words and source: filters ask for nothing) and what they
+// must not (empty when nothing is excluded).
+type match struct {
+	pos, neg string
+}
+
+func queryMatch(q *digest.Query) match {
+	var pos, neg []string
+	if len(q.Text.Args) > 0 {
+		pos = append(pos, ftsAll(q.Text.Args))
+	}
+	if len(q.Sources) > 0 {
+		pos = append(pos, "source : "+ftsAny(q.Sources))
+	}
+	for _, e := range q.Text.Not {
+		neg = append(neg, ftsExpr(e))
+	}
+	if len(q.ExcludeSources) > 0 {
+		neg = append(neg, "source : "+ftsAny(q.ExcludeSources))
+	}
+	var m match
+	if len(pos) > 0 {
+		m.pos = "(" + strings.Join(pos, " AND ") + ")"
+	}
+	if len(neg) > 0 {
+		m.neg = "(" + strings.Join(neg, " OR ") + ")"
+	}
+	return m
+}
+
+// full is the whole expression, when there is something to match.
+func (m match) full() string {
+	if m.pos == "" || m.neg == "" {
+		return m.pos
+	}
+	return m.pos + " NOT " + m.neg
+}
+
+// ftsPhrase quotes words as one FTS5 phrase. Query words hold only letters
+// and digits; doubling quotes keeps even a bug from reaching FTS5 syntax.
+func ftsPhrase(words []string) string {
+	return `"` + strings.ReplaceAll(strings.Join(words, " "), `"`, `""`) + `"`
+}
+
+func ftsAny(names [][]string) string {
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = ftsPhrase(n)
+	}
+	return "(" + strings.Join(parts, " OR ") + ")"
+}
+
+func ftsAll(args []digest.Expr) string {
+	parts := make([]string, len(args))
+	for i, a := range args {
+		parts[i] = ftsExpr(a)
+	}
+	return "(" + strings.Join(parts, " AND ") + ")"
+}
+
+func ftsExpr(e digest.Expr) string {
+	switch e.Kind {
+	case digest.ExprPhrase:
+		return ftsPhrase(e.Words)
+	case digest.ExprOr:
+		parts := make([]string, len(e.Args))
+		for i, a := range e.Args {
+			parts[i] = ftsExpr(a)
+		}
+		return "(" + strings.Join(parts, " OR ") + ")"
+	}
+	s := ftsAll(e.Args)
+	if len(e.Not) > 0 {
+		parts := make([]string, len(e.Not))
+		for i, a := range e.Not {
+			parts[i] = ftsExpr(a)
+		}
+		s = "(" + s + " NOT (" + strings.Join(parts, " OR ") + "))"
+	}
+	return s
+}
+
+// rankedStory is a story found by a search, with the article that
+// represents it.
+type rankedStory struct {
+	story, article int64
+}
+
+func (db *DB) search(ctx context.Context, q *digest.Query, cur digest.SearchCursor, limit int, loc *time.Location) (*digest.SearchPage, error) {
+	m := queryMatch(q)
+	since, before := q.Window(cur.Now, loc)
+	var where []string
+	var args []any
+	if m.pos != "" {
+		where = append(where, "article_search MATCH ?", "article_search.rowid <= ?")
+		args = append(args, m.full(), cur.Snapshot)
+	} else {
+		where = append(where, "m.id <= ?")
+		args = append(args, cur.Snapshot)
+		if m.neg != "" {
+			where = append(where, "m.id NOT IN (SELECT rowid FROM article_search WHERE article_search MATCH ?)")
+			args = append(args, m.neg)
+		}
+	}
+	if !since.IsZero() {
+		where = append(where, "m.published >= ?")
+		args = append(args, micros(since))
+	}
+	if !before.IsZero() {
+		where = append(where, "m.published < ?")
+		args = append(args, micros(before))
+	}
+	if len(q.Feeds) > 0 || len(q.ExcludeFeeds) > 0 {
+		feeds, err := db.ListFeeds(ctx, digest.FeedFilter{})
+		if err != nil {
+			return nil, err
+		}
+		include, exclude, err := q.ResolveFeeds(feeds)
+		if err != nil {
+			return nil, err
+		}
+		if len(include) > 0 {
+			where = append(where, "EXISTS (SELECT 1 FROM article_feeds af WHERE af.article_id = m.id AND af.feed_id IN ("+placeholders(len(include))+"))")
+			args = append(args, int64Args(include)...)
+		}
+		if len(exclude) > 0 {
+			where = append(where, "NOT EXISTS (SELECT 1 FROM article_feeds af WHERE af.article_id = m.id AND af.feed_id IN ("+placeholders(len(exclude))+"))")
+			args = append(args, int64Args(exclude)...)
+		}
+	}
+
+	// Candidates: the newest matching articles that pass the filters,
+	// scored. With words, the score is relevance with a recency boost;
+	// without, it is the publication time.
+	var cand string
+	if m.pos != "" {
+		score := "m.published"
+		if q.HasWords() {
+			score = fmt.Sprintf("-bm25(article_search, %s) * (1.0 + %d.0 / (%d.0 + max(? - m.published, 0)))",
+				bm25Weights, recencyHalfLife.Microseconds(), recencyHalfLife.Microseconds())
+			args = append([]any{micros(cur.Now)}, args...)
+		}
+		cand = `SELECT m.id AS id, coalesce(m.story_id, m.id) AS story, ` + score + ` AS score
+			FROM article_search JOIN articles m INDEXED BY articles_search_meta ON m.id = article_search.rowid
+			WHERE ` + strings.Join(where, " AND ") + `
+			ORDER BY article_search.rowid DESC LIMIT ?`
+	} else {
+		cand = `SELECT m.id AS id, coalesce(m.story_id, m.id) AS story, m.published AS score
+			FROM articles m INDEXED BY articles_search_meta
+			WHERE ` + strings.Join(where, " AND ") + `
+			ORDER BY m.id DESC LIMIT ?`
+	}
+	args = append(args, searchCandidates, limit+1, cur.Offset)
+	// A bare column next to max() takes its value from the row with the
+	// maximum: the story's best article.
+	rows, err := db.db.QueryContext(ctx, `WITH cand AS (`+cand+`),
+		best AS (SELECT story, id, max(score) AS score FROM cand GROUP BY story)
+		SELECT story, id FROM best ORDER BY score DESC, story DESC LIMIT ? OFFSET ?`, args...)
+	if err != nil {
+		return nil, err
+	}
+	var ranked []rankedStory
+	for rows.Next() {
+		var r rankedStory
+		if err := rows.Scan(&r.story, &r.article); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		ranked = append(ranked, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+
+	page := &digest.SearchPage{Hits: []digest.SearchHit{}}
+	if len(ranked) > limit {
+		ranked = ranked[:limit]
+		next := cur
+		next.Offset += limit
+		page.NextCursor = digest.EncodeSearchCursor(q, next)
+	}
+	if len(ranked) == 0 {
+		return page, nil
+	}
+	hits, err := db.searchHits(ctx, ranked)
+	if err != nil {
+		return nil, err
+	}
+	if q.HasWords() {
+		if err := db.snippets(ctx, m.full(), hits); err != nil {
+			return nil, err
+		}
+	}
+	page.Hits = hits
+	return page, nil
+}
+
+// searchHits loads what the hits show, in the order given.
+func (db *DB) searchHits(ctx context.Context, ranked []rankedStory) ([]digest.SearchHit, error) {
+	ids := make([]int64, len(ranked))
+	for i, r := range ranked {
+		ids[i] = r.article
+	}
+	// A story's sources are its members' outlets, counted once whatever
+	// their case, as digests count them.
+	rows, err := db.db.QueryContext(ctx, `SELECT a.id, a.title, a.url, a.source, a.published,
+			coalesce(f.name, ''), coalesce(f.title, ''),
+			substr(a.summary, 1, ?), substr(a.content, 1, ?),
+			(SELECT count(DISTINCT lower(CASE WHEN s.source <> '' THEN s.source
+				ELSE coalesce(nullif(sf.name, ''), nullif(sf.title, ''), s.url) END))
+				FROM articles s LEFT JOIN feeds sf ON sf.id = s.feed_id WHERE s.story_id = a.story_id)
+		FROM articles a LEFT JOIN feeds f ON f.id = a.feed_id
+		WHERE a.id IN (`+placeholders(len(ids))+`)`,
+		append([]any{snippetRunes * 4, snippetRunes * 4}, int64Args(ids)...)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	byID := make(map[int64]digest.SearchHit, len(ids))
+	for rows.Next() {
+		var h digest.SearchHit
+		var published int64
+		var feedName, feedTitle, summary, content string
+		if err := rows.Scan(&h.ArticleID, &h.Title, &h.URL, &h.Source, &published, &feedName, &feedTitle,
+			&summary, &content, &h.Sources); err != nil {
+			return nil, err
+		}
+		h.Published = fromMicros(published)
+		h.Source = hitSource(h.Source, feedName, feedTitle, h.URL)
+		h.Sources = max(h.Sources, 1)
+		h.Snippet = leadSnippet(summary, content)
+		byID[h.ArticleID] = h
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	hits := make([]digest.SearchHit, 0, len(ranked))
+	for _, r := range ranked {
+		h, ok := byID[r.article]
+		if !ok {
+			continue // deleted since it was ranked
+		}
+		h.StoryID = r.story
+		hits = append(hits, h)
+	}
+	return hits, nil
+}
+
+// snippets replaces each hit's snippet with the text around its matched
+// words: from the summary if it holds a match, else from the content.
+func (db *DB) snippets(ctx context.Context, expr string, hits []digest.SearchHit) error {
+	ids := make([]int64, len(hits))
+	for i, h := range hits {
+		ids[i] = h.ArticleID
+	}
+	snippet := func(col int) string {
+		return fmt.Sprintf("snippet(article_search, %d, char(2), char(3), '…', %d)", col, snippetTokens)
+	}
+	rows, err := db.db.QueryContext(ctx, `SELECT rowid, `+snippet(1)+`, `+snippet(2)+`
+		FROM article_search WHERE article_search MATCH ? AND rowid IN (`+placeholders(len(ids))+`)`,
+		append([]any{expr}, int64Args(ids)...)...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	found := make(map[int64]string, len(hits))
+	for rows.Next() {
+		var id int64
+		var summary, content string
+		if err := rows.Scan(&id, &summary, &content); err != nil {
+			return err
+		}
+		switch {
+		case strings.Contains(summary, digest.SnippetMatchStart):
+			found[id] = summary
+		case strings.Contains(content, digest.SnippetMatchStart):
+			found[id] = content
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for i := range hits {
+		if s, ok := found[hits[i].ArticleID]; ok {
+			hits[i].Snippet = s
+		}
+	}
+	return nil
+}
+
+// hitSource is the outlet an article is shown under: its source, else its
+// feed's name or title, else its host.
+func hitSource(source, feedName, feedTitle, link string) string {
+	switch {
+	case source != "":
+		return source
+	case feedName != "":
+		return feedName
+	case feedTitle != "":
+		return feedTitle
+	}
+	if u, err := url.Parse(link); err == nil && u.Host != "" {
+		return strings.TrimPrefix(u.Host, "www.")
+	}
+	return "unknown source"
+}
+
+// leadSnippet is the start of the summary, or of the content when the
+// summary is empty, cut at a word after at most snippetRunes characters.
+func leadSnippet(summary, content string) string {
+	text := strings.TrimSpace(summary)
+	if text == "" {
+		text = strings.TrimSpace(content)
+	}
+	text = strings.Join(strings.Fields(text), " ")
+	// Marker characters in stored text would read as matches.
+	text = digest.PlainSnippet(text)
+	r := []rune(text)
+	if len(r) <= snippetRunes {
+		return text
+	}
+	cut := snippetRunes
+	for i := snippetRunes; i > snippetRunes*3/4; i-- {
+		if r[i] == ' ' {
+			cut = i
+			break
+		}
+	}
+	return strings.TrimSpace(string(r[:cut])) + "…"
+}
+
+var _ digest.SearchStore = (*DB)(nil)
