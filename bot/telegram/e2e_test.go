@@ -914,3 +914,45 @@ func BenchmarkCommandRoundTrip(b *testing.B) {
 		h.say(group, member, "/help", 1)
 	}
 }
+
+// hasCommand reports whether the chat core has a command.
+func hasCommand(name string) bool {
+	for _, c := range bot.Commands() {
+		if c.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func TestSearchPagesWithInlineKeyboard(t *testing.T) {
+	if !hasCommand("search") {
+		t.Skip("the chat core has no /search command yet (paging is tested with /feeds)")
+	}
+	h := newHarness(t, options{})
+	h.start()
+	h.say(group, admin, "/subscribe "+h.feeds.feed("harbour", 12), 1)
+
+	// In the group, a member searches and pages; the results message is
+	// edited in place.
+	page := h.say(group, member, "/search harbour story", 1)[0]
+	expect(t, page, "Results for “harbour story”, page 1", "harbour story")
+	if b := buttons(page); len(b) != 1 || !strings.HasPrefix(b[0], "search:") {
+		t.Fatalf("page 1 buttons %v, want Next", b)
+	}
+	first := page.Text
+	h.fake.PressButton(group, page.ID, member, buttons(page)[0])
+	h.fake.Wait("page 2", func() bool { m, _ := h.fake.Message(group, page.ID); return m.Edits == 1 })
+	p2, _ := h.fake.Message(group, page.ID)
+	expect(t, p2, "page 2")
+	if p2.Text == first || len(buttons(p2)) != 2 {
+		t.Errorf("page 2 = %q with buttons %v, want other results with Previous and Next", p2.Text, buttons(p2))
+	}
+	if !strings.Contains(p2.HTML, `<a href="https://harbour.example/story/`) {
+		t.Errorf("results are not linked: %s", p2.HTML)
+	}
+
+	// In a DM, anyone may search.
+	expect(t, h.say(dmUser, dmUser, "/search harbour", 1)[0], "Results for “harbour”, page 1")
+	expect(t, h.say(dmUser, dmUser, "/search zeppelin", 1)[0], "Nothing found")
+}
