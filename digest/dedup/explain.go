@@ -233,8 +233,8 @@ func (x Explanation) Signals() string {
 	fmt.Fprintf(&b, "neighbours:  similarity %.3f, neighbours: %s, %d of %d neighbourhood articles shared, link %.3f\n",
 		x.Similarity, yes(x.Neighbors), x.Shared, x.NeighborhoodK+1, x.Link)
 	if x.Together {
-		fmt.Fprintf(&b, "decision:    same story (%s); average link of %d with its story %.3f, threshold %.3f\n",
-			describeLayer(x.Layer), x.A, x.StoryLink, x.Threshold)
+		fmt.Fprintf(&b, "decision:    same story (%s); average link of the first with the rest of its story %.3f, threshold %.3f\n",
+			describeLayer(x.Layer), x.StoryLink, x.Threshold)
 	} else {
 		fmt.Fprintf(&b, "decision:    different stories; average link between them %.3f, threshold %.3f\n", x.StoryLink, x.Threshold)
 	}
