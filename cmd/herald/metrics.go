@@ -14,15 +14,14 @@ import (
 type metrics struct {
 	reg *prometheus.Registry
 
-	fetchSeconds     *prometheus.HistogramVec
-	articles         prometheus.Counter
-	storiesCreated   prometheus.Counter
-	digests          *prometheus.CounterVec
-	messagesSent     *prometheus.CounterVec
-	sendRetries      *prometheus.CounterVec
-	rateLimited      *prometheus.CounterVec
-	commandSeconds   *prometheus.HistogramVec
-	scheduledDigests prometheus.Counter
+	fetchSeconds   *prometheus.HistogramVec
+	articles       prometheus.Counter
+	storiesCreated prometheus.Counter
+	digests        *prometheus.CounterVec
+	messagesSent   *prometheus.CounterVec
+	sendRetries    *prometheus.CounterVec
+	rateLimited    *prometheus.CounterVec
+	commandSeconds *prometheus.HistogramVec
 }
 
 // newMetrics registers Herald's metrics. st answers the gauges read at
