@@ -95,6 +95,9 @@ func runCluster(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return fmt.Errorf("read %s: %w", displayName(*in), err)
 	}
+	if *score && !slices.ContainsFunc(input.gold, func(g *string) bool { return g != nil }) {
+		return errors.New("--score: no input line has a gold story field")
+	}
 	opts := dedup.DefaultOptions()
 	opts.Now = func() time.Time { return now }
 	results := dedup.New(opts).AddBatch(input.docs)
@@ -150,9 +153,6 @@ func runCluster(ctx context.Context, a *app, args []string) error {
 				gold = append(gold, *g)
 				pred = append(pred, predicted[i])
 			}
-		}
-		if len(gold) == 0 {
-			return errors.New("--score: no input line has a gold story field")
 		}
 		m := dedup.Evaluate(gold, pred)
 		fmt.Fprintf(report, "scored %d of %d articles (those with a gold story)\n%s", len(gold), len(input.docs), m)
