@@ -74,13 +74,19 @@ type Outbox interface {
 	Enqueue(ctx context.Context, msgs []*digest.OutboxMessage) error
 }
 
-// Store is what the adapter reads itself: a chat's feeds for
-// autocomplete, and sent outbox messages to find the forum post that
-// later parts of a delivery go into. digest.Store implements it.
+// Store is what the adapter reads and records itself: a chat's feeds for
+// autocomplete, sent outbox messages to find the forum post that later
+// parts of a delivery go into, and chats that become active again when an
+// interaction shows the bot may post there once more (a chat is marked
+// inactive when Discord refuses a delivery). digest.Store implements it.
 type Store interface {
 	FindSubscription(ctx context.Context, platform, chatID, threadID string) (*digest.Subscription, error)
 	ListFeeds(ctx context.Context, filter digest.FeedFilter) ([]*digest.Feed, error)
 	ListOutbox(ctx context.Context, filter digest.OutboxFilter) ([]*digest.OutboxMessage, error)
+	// FindChat returns a chat, or ENOTFOUND.
+	FindChat(ctx context.Context, platform, id string) (*digest.Chat, error)
+	// SetChatActive marks a chat active or inactive.
+	SetChatActive(ctx context.Context, platform, id string, active bool, reason string) error
 }
 
 // Config configures an Adapter.

@@ -32,8 +32,9 @@ const (
 	forum   = "810000000000000003"
 	post    = "810000000000000004"
 	dmChan  = "810000000000000005"
-	gone    = "810000000000000006"
-	blocked = "810000000000000007"
+	gone     = "810000000000000006"
+	blocked  = "810000000000000007"
+	readOnly = "810000000000000008"
 )
 
 var (
@@ -143,6 +144,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 		{ID: post, Type: discordtest.PublicThread, GuildID: guild, ParentID: forum, Name: "setup"},
 		{ID: dmChan, Type: discordtest.DM, Name: ""},
 		{ID: blocked, Type: discordtest.GuildText, GuildID: guild, Name: "private", Forbidden: true},
+		{ID: readOnly, Type: discordtest.GuildText, GuildID: guild, Name: "announcements", BotPermissions: discordtest.PermViewChannel},
 	} {
 		fake.AddChannel(c)
 	}
@@ -899,5 +901,60 @@ func TestTokenNeverLeaksOnErrors(t *testing.T) {
 		if !strings.Contains(logs, want) {
 			t.Errorf("the logs lack %q: the error path did not run", want)
 		}
+	}
+}
+
+// TestExpiredInteractionIsDropped: when Discord no longer knows an
+// interaction by the time it is deferred, the work stops and nothing is
+// sent for it.
+func TestExpiredInteractionIsDropped(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	e.fake.Inject(discordtest.Fault{Route: "POST /interactions/{id}/{token}/callback", Status: 404, Code: 10062, Message: "Unknown interaction"})
+	ix := e.invoke(admin, text, "subscribe", opt("url", "https://late.example/feed"))
+	e.fake.Eventually(t, 5*time.Second, "the interaction dropped", func() bool { return strings.Contains(e.logs.String(), "dropped") })
+	ctx := context.Background()
+	if _, err := e.st.FindFeedByURL(ctx, "https://late.example/feed"); !digest.IsNotFound(err) {
+		t.Errorf("the feed of an expired /subscribe was added: %v", err)
+	}
+	msgs, err := e.st.ListOutbox(ctx, digest.OutboxFilter{Platform: digest.PlatformDiscord})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range msgs {
+		if strings.Contains(m.Key, ix.ID) {
+			t.Errorf("a reply to an expired interaction was enqueued: %s", m.Key)
+		}
+	}
+}
+
+// TestChatPermissions: /subscribe says when the bot cannot post where
+// digests would go, and a chat marked inactive after a refused delivery
+// becomes active again once an interaction shows the bot may post there.
+func TestChatPermissions(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	ctx := context.Background()
+	r := e.invoke(admin, readOnly, "subscribe", opt("url", "https://quiet.example/feed")).Reply(t)
+	contains(t, "subscribe where the bot cannot post", r.Text(), "Subscribed to",
+		"lacks the Send Messages, Embed Links permissions in this channel")
+	r = e.invoke(admin, text, "subscribe", opt("url", "https://loud.example/feed")).Reply(t)
+	if strings.Contains(r.Text(), "lacks") {
+		t.Errorf("a warning where the bot may post: %q", r.Text())
+	}
+
+	if err := e.st.SetChatActive(ctx, digest.PlatformDiscord, text, false, "403 Missing Access"); err != nil {
+		t.Fatal(err)
+	}
+	e.invoke(member, text, "feeds").Reply(t)
+	if chat, err := e.st.FindChat(ctx, digest.PlatformDiscord, text); err != nil || !chat.Active {
+		t.Errorf("chat after an interaction where the bot may post: %+v, %v; want active", chat, err)
+	}
+	if err := e.st.SetChatActive(ctx, digest.PlatformDiscord, readOnly, false, "403 Missing Permissions"); err != nil {
+		t.Fatal(err)
+	}
+	e.invoke(member, readOnly, "feeds").Reply(t)
+	if chat, err := e.st.FindChat(ctx, digest.PlatformDiscord, readOnly); err != nil || chat.Active {
+		t.Errorf("chat where the bot still may not post: %+v, %v; want inactive", chat, err)
 	}
 }

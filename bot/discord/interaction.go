@@ -3,8 +3,11 @@ package discord
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
@@ -34,7 +37,19 @@ const manageChannels = discordgo.PermissionManageChannels | discordgo.Permission
 type interactionPayload struct {
 	discordgo.Interaction
 	Channel *channelInfo
+
+	dest destination // where the chat's deliveries go, once resolved
 }
+
+// destination is the kind of place a chat's deliveries go.
+type destination int
+
+const (
+	destDM destination = iota
+	destChannel
+	destThread
+	destForum
+)
 
 // interaction answers one INTERACTION_CREATE.
 func (a *Adapter) interaction(ctx context.Context, raw json.RawMessage) {
@@ -95,6 +110,7 @@ func (a *Adapter) request(ctx context.Context, p *interactionPayload) (*bot.Requ
 	}
 	if p.GuildID == "" {
 		req.ChatKind, req.ChatID, req.ChatTitle = "private", p.ChannelID, req.UserName
+		p.dest = destDM
 		return req, nil
 	}
 	req.ChatKind = "group"
@@ -109,15 +125,21 @@ func (a *Adapter) request(ctx context.Context, p *interactionPayload) (*bot.Requ
 		}
 	}
 	req.ChatID, req.ChatTitle = ch.ID, "#"+ch.Name
+	p.dest = destChannel
+	if ch.forum() {
+		p.dest = destForum // no command runs in a forum itself, but should one
+	}
 	if ch.thread() && ch.ParentID != "" {
 		parent, err := a.channel(ctx, ch.ParentID)
 		if err != nil {
 			return nil, fmt.Errorf("resolve the parent %s of thread %s: %w", ch.ParentID, ch.ID, err)
 		}
 		req.ChatID, req.ChatTitle = parent.ID, "#"+parent.Name
+		p.dest = destForum
 		if !parent.forum() {
 			req.ThreadID = ch.ID
 			req.ChatTitle += " › " + ch.Name
+			p.dest = destThread
 		}
 	}
 	return req, nil
@@ -133,19 +155,25 @@ func (a *Adapter) answer(ctx context.Context, p *interactionPayload) {
 	component := p.Type == discordgo.InteractionMessageComponent
 	results := make(chan []*bot.Message, 1)
 	var req *bot.Request
+	hctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	go func() {
-		r, err := a.request(ctx, p)
+		r, err := a.request(hctx, p)
 		if err != nil {
 			log.Error("interaction not understood", "err", err)
 			results <- []*bot.Message{{Blocks: []bot.Block{{Text: digest.ErrorMessage(err)}}, Error: true, Ephemeral: true}}
 			return
 		}
 		req = r
-		msgs := a.cfg.Bot.Handle(ctx, r)
+		missing := a.checkChat(hctx, p, r)
+		msgs := a.cfg.Bot.Handle(hctx, r)
 		if len(msgs) == 0 {
 			// The core says nothing to a user flooding it; Discord
 			// needs an answer, which only they see.
 			msgs = []*bot.Message{{Blocks: []bot.Block{{Text: "Please wait a moment before the next command."}}, Ephemeral: true}}
+		}
+		if last := msgs[len(msgs)-1]; missing != "" && r.Command == "subscribe" && !last.Error {
+			last.Blocks = append(last.Blocks, bot.Block{Text: missing})
 		}
 		results <- msgs
 	}()
@@ -181,6 +209,15 @@ func (a *Adapter) answer(ctx context.Context, p *interactionPayload) {
 		deferred = callbackDeferredUpdate
 	}
 	if err := a.callback(ctx, p, map[string]any{"type": deferred}, nil); err != nil && ctx.Err() == nil {
+		var ae *APIError
+		if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
+			// Too late (Discord told the user the bot did not respond),
+			// or unknown: stop the work, whose answer nobody would see.
+			log.Warn("interaction expired before it was acknowledged; dropped", "err", err)
+			cancel()
+			<-results
+			return
+		}
 		log.Warn("defer interaction", "err", err)
 	}
 	msgs = <-results
@@ -323,4 +360,46 @@ func restFiles(files []payloadFile) []restFile {
 		out = append(out, restFile(f))
 	}
 	return out
+}
+
+// checkChat compares what the bot needs to deliver into the request's
+// chat with its permissions there (app_permissions of the interaction).
+// When they suffice and the chat had been marked inactive after a refused
+// delivery, it becomes active again; when they do not, checkChat returns
+// a note saying what is missing, for the reply to /subscribe.
+func (a *Adapter) checkChat(ctx context.Context, p *interactionPayload, req *bot.Request) string {
+	if p.dest != destDM && p.AppPermissions&discordgo.PermissionAdministrator == 0 {
+		send, sendName := int64(discordgo.PermissionSendMessages), "Send Messages"
+		if p.dest == destThread {
+			send, sendName = discordgo.PermissionSendMessagesInThreads, "Send Messages in Threads"
+		}
+		var missing []string
+		for _, n := range []struct {
+			perm int64
+			name string
+		}{{discordgo.PermissionViewChannel, "View Channel"}, {send, sendName}, {discordgo.PermissionEmbedLinks, "Embed Links"}} {
+			if p.AppPermissions&n.perm == 0 {
+				missing = append(missing, n.name)
+			}
+		}
+		switch len(missing) {
+		case 0:
+		case 1:
+			return "Note: Herald cannot post digests here yet: it lacks the " + missing[0] +
+				" permission in this channel. Give its role this permission here, or digests will not arrive."
+		default:
+			return "Note: Herald cannot post digests here yet: it lacks the " + strings.Join(missing, ", ") +
+				" permissions in this channel. Give its role these permissions here, or digests will not arrive."
+		}
+	}
+	chat, err := a.cfg.Store.FindChat(ctx, req.Platform, req.ChatID)
+	if err != nil || chat.Active {
+		return ""
+	}
+	if err := a.cfg.Store.SetChatActive(ctx, req.Platform, req.ChatID, true, ""); err != nil {
+		a.log.Warn("mark chat active again", "err", err, "chat_id", req.ChatID)
+		return ""
+	}
+	a.log.Info("chat active again: the bot may post there", "chat_id", req.ChatID, "was", chat.Inactive)
+	return ""
 }

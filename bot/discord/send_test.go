@@ -151,6 +151,14 @@ func (s *memStore) ListFeeds(ctx context.Context, f digest.FeedFilter) ([]*diges
 	return nil, nil
 }
 
+func (s *memStore) FindChat(ctx context.Context, platform, id string) (*digest.Chat, error) {
+	return nil, digest.Errorf(digest.ENOTFOUND, "no chat")
+}
+
+func (s *memStore) SetChatActive(ctx context.Context, platform, id string, active bool, reason string) error {
+	return nil
+}
+
 func (s *memStore) ListOutbox(ctx context.Context, f digest.OutboxFilter) ([]*digest.OutboxMessage, error) {
 	return s.sent, nil
 }

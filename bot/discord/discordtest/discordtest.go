@@ -57,9 +57,14 @@ const (
 
 // Permission bits.
 const (
-	PermAdministrator  = 1 << 3
-	PermManageChannels = 1 << 4
-	PermSendMessages   = 1 << 11
+	PermAdministrator         = 1 << 3
+	PermManageChannels        = 1 << 4
+	PermViewChannel           = 1 << 10
+	PermSendMessages          = 1 << 11
+	PermEmbedLinks            = 1 << 14
+	PermAttachFiles           = 1 << 15
+	PermSendMessagesInThreads = 1 << 38
+	defaultBotPermissions     = PermViewChannel | PermSendMessages | PermEmbedLinks | PermAttachFiles | PermSendMessagesInThreads
 )
 
 // Message flags.
@@ -78,6 +83,10 @@ type Channel struct {
 	// Forbidden makes sends to the channel fail with 403 Missing Access,
 	// as when the bot was removed or lost its permissions.
 	Forbidden bool
+	// BotPermissions are the bot's permissions in the channel, sent as
+	// app_permissions with interactions; 0 means View Channel, Send
+	// Messages (also in threads), Embed Links and Attach Files.
+	BotPermissions uint64
 }
 
 // Message is a message as the fake stored it.

@@ -180,8 +180,12 @@ func (s *Server) dispatchInteraction(tb testing.TB, typ int, channelID string, u
 	payload := map[string]any{
 		"id": ix.ID, "application_id": s.AppID, "type": typ, "token": ix.Token, "version": 1,
 		"channel_id": channelID, "data": data, "locale": "en-US",
-		"app_permissions": strconv.FormatUint(PermSendMessages, 10),
 	}
+	perms := ch.BotPermissions
+	if perms == 0 {
+		perms = defaultBotPermissions
+	}
+	payload["app_permissions"] = strconv.FormatUint(perms, 10)
 	if !omitChannel {
 		payload["channel"] = channelJSON(ch)
 	}
