@@ -26,12 +26,12 @@ const token = "MTIzNDU2.SECRET-bot-token.do-not-leak"
 // Channels of the fake: a server with a text channel, a thread in it, a
 // forum with a post, and a DM.
 const (
-	guild   = "800000000000000001"
-	text    = "810000000000000001"
-	thread  = "810000000000000002"
-	forum   = "810000000000000003"
-	post    = "810000000000000004"
-	dmChan  = "810000000000000005"
+	guild    = "800000000000000001"
+	text     = "810000000000000001"
+	thread   = "810000000000000002"
+	forum    = "810000000000000003"
+	post     = "810000000000000004"
+	dmChan   = "810000000000000005"
 	gone     = "810000000000000006"
 	blocked  = "810000000000000007"
 	readOnly = "810000000000000008"
