@@ -3,7 +3,6 @@ package fetch
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"net/url"
 	"strings"
 	"time"
 
@@ -192,7 +191,11 @@ func (n *normaliser) candidate(it *gofeed.Item) (candidate, bool) {
 	if a.URL != "" {
 		c.urlKey = "url:" + a.URL
 	}
-	if a.GUID != "" {
+	switch {
+	case a.GUID == "":
+	case a.GUID == strings.TrimSpace(it.Link) && a.URL != "":
+		c.guidKey = c.urlKey // the usual permalink GUID: canonical already
+	default:
 		c.guidKey = n.guidKey(a.GUID)
 	}
 	return c, true
@@ -205,10 +208,8 @@ func (n *normaliser) guidKey(guid string) string {
 	if ok {
 		switch strings.ToLower(scheme) {
 		case "http", "https":
-			if u, err := url.Parse(guid); err == nil && u.Host != "" {
-				if c, err := CanonicalURL(guid, ""); err == nil {
-					return "url:" + c
-				}
+			if c, err := CanonicalURL(guid, ""); err == nil {
+				return "url:" + c
 			}
 		case "tag", "urn":
 			return "id:" + guid

@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
 )
 
 // Feed text is HTML more often than not, whatever the format says: titles
@@ -49,24 +50,33 @@ type textBuilder struct {
 	image     string
 }
 
-var skipElements = map[string]bool{
-	"script": true, "style": true, "noscript": true, "template": true, "iframe": true,
-	"svg": true, "math": true, "object": true, "head": true, "select": true, "button": true,
+// Elements whose content is not text a reader sees.
+var skipElements = map[atom.Atom]bool{
+	atom.Script: true, atom.Style: true, atom.Noscript: true, atom.Template: true, atom.Iframe: true,
+	atom.Svg: true, atom.Math: true, atom.Object: true, atom.Head: true, atom.Select: true, atom.Button: true,
 }
 
-var blockElements = map[string]bool{
-	"p": true, "div": true, "br": true, "li": true, "ul": true, "ol": true, "dl": true, "dt": true, "dd": true,
-	"h1": true, "h2": true, "h3": true, "h4": true, "h5": true, "h6": true, "blockquote": true, "pre": true,
-	"table": true, "tr": true, "section": true, "article": true, "header": true, "footer": true, "aside": true,
-	"figure": true, "figcaption": true, "hr": true, "address": true, "main": true, "nav": true, "details": true,
-	"summary": true, "caption": true, "center": true,
+// Elements that start a new line of text.
+var blockElements = map[atom.Atom]bool{
+	atom.P: true, atom.Div: true, atom.Br: true, atom.Li: true, atom.Ul: true, atom.Ol: true, atom.Dl: true,
+	atom.Dt: true, atom.Dd: true, atom.H1: true, atom.H2: true, atom.H3: true, atom.H4: true, atom.H5: true,
+	atom.H6: true, atom.Blockquote: true, atom.Pre: true, atom.Table: true, atom.Tr: true, atom.Section: true,
+	atom.Article: true, atom.Header: true, atom.Footer: true, atom.Aside: true, atom.Figure: true,
+	atom.Figcaption: true, atom.Hr: true, atom.Address: true, atom.Main: true, atom.Nav: true,
+	atom.Details: true, atom.Summary: true, atom.Caption: true, atom.Center: true,
 }
 
 // html feeds the text content of an HTML fragment into t.
 func (t *textBuilder) html(s string, multiline bool) {
-	if !strings.ContainsAny(s, "<&") {
+	if !strings.Contains(s, "<") {
+		if strings.Contains(s, "&") {
+			s = html.UnescapeString(s) // what the tokenizer does to text
+		}
 		t.write([]byte(s))
 		return
+	}
+	if t.b.Len() == 0 {
+		t.b.Grow(min(len(s), 4*t.max+8))
 	}
 	z := html.NewTokenizer(strings.NewReader(s))
 	skip := 0
@@ -79,29 +89,14 @@ func (t *textBuilder) html(s string, multiline bool) {
 			if skip == 0 {
 				t.write(z.Text())
 			}
-		case html.StartTagToken, html.SelfClosingTagToken:
+		case html.StartTagToken, html.SelfClosingTagToken, html.EndTagToken:
 			name, hasAttr := z.TagName()
-			tag := string(name)
+			tag := atom.Lookup(name) // no allocation, unlike string(name)
 			if skipElements[tag] {
-				if tt == html.StartTagToken {
+				switch {
+				case tt == html.StartTagToken:
 					skip++
-				}
-				continue
-			}
-			switch {
-			case blockElements[tag] && multiline:
-				t.block()
-			case blockElements[tag], tag == "td", tag == "th":
-				t.space = true
-			}
-			if tag == "img" && hasAttr && t.wantImage && t.image == "" && skip == 0 {
-				t.image = imageSrc(z)
-			}
-		case html.EndTagToken:
-			name, _ := z.TagName()
-			tag := string(name)
-			if skipElements[tag] {
-				if skip > 0 {
+				case tt == html.EndTagToken && skip > 0:
 					skip--
 				}
 				continue
@@ -109,8 +104,11 @@ func (t *textBuilder) html(s string, multiline bool) {
 			switch {
 			case blockElements[tag] && multiline:
 				t.block()
-			case blockElements[tag], tag == "td", tag == "th":
+			case blockElements[tag], tag == atom.Td, tag == atom.Th:
 				t.space = true
+			}
+			if tag == atom.Img && tt != html.EndTagToken && hasAttr && t.wantImage && t.image == "" && skip == 0 {
+				t.image = imageSrc(z)
 			}
 		}
 	}
