@@ -74,9 +74,15 @@ type SearchStore interface {
 	// It returns EINVALID, with a message for the user, for a query that
 	// ParseQuery refuses, for a feed: filter that names no feed, for a
 	// negative limit, and for a cursor that is garbled, altered or belongs
-	// to another query. Paging through NextCursor returns every story
+	// to another query. Paging through NextCursor returns each story
 	// once, in order, even while articles are added: a cursor keeps the
 	// first page's clock and the set of articles it saw.
+	//
+	// A store may bound the cost of one search by ranking only the most
+	// recently stored matches (store/sqlite ranks the newest 5,000 that
+	// pass the filters); it documents its bound. Words that match more
+	// articles than that find the best of the recent ones; since: and
+	// before: reach older ones.
 	Search(ctx context.Context, req SearchRequest) (*SearchPage, error)
 }
 

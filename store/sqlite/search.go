@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"net/url"
 	"strings"
@@ -173,19 +174,26 @@ type rankedStory struct {
 
 func (db *DB) search(ctx context.Context, q *digest.Query, cur digest.SearchCursor, limit int, loc *time.Location) (*digest.SearchPage, error) {
 	m := queryMatch(q)
-	since, before := q.Window(cur.Now, loc)
+	var include, exclude []int64
+	if len(q.Feeds) > 0 || len(q.ExcludeFeeds) > 0 {
+		feeds, err := db.ListFeeds(ctx, digest.FeedFilter{})
+		if err != nil {
+			return nil, err
+		}
+		if include, exclude, err = q.ResolveFeeds(feeds); err != nil {
+			return nil, err
+		}
+	}
+	// Conditions on a candidate article m, whatever drives the scan.
 	var where []string
 	var args []any
-	if m.pos != "" {
-		where = append(where, "article_search MATCH ?", "article_search.rowid <= ?")
-		args = append(args, m.full(), cur.Snapshot)
-	} else {
-		where = append(where, "m.id <= ?")
-		args = append(args, cur.Snapshot)
-		if m.neg != "" {
-			where = append(where, "m.id NOT IN (SELECT rowid FROM article_search WHERE article_search MATCH ?)")
-			args = append(args, m.neg)
-		}
+	since, before := q.Window(cur.Now, loc)
+	lo, hi, err := db.idRange(ctx, since, before, cur.Snapshot)
+	if err != nil {
+		return nil, err
+	}
+	if lo > hi {
+		return &digest.SearchPage{Hits: []digest.SearchHit{}}, nil
 	}
 	if !since.IsZero() {
 		where = append(where, "m.published >= ?")
@@ -195,45 +203,56 @@ func (db *DB) search(ctx context.Context, q *digest.Query, cur digest.SearchCurs
 		where = append(where, "m.published < ?")
 		args = append(args, micros(before))
 	}
-	if len(q.Feeds) > 0 || len(q.ExcludeFeeds) > 0 {
-		feeds, err := db.ListFeeds(ctx, digest.FeedFilter{})
-		if err != nil {
-			return nil, err
-		}
-		include, exclude, err := q.ResolveFeeds(feeds)
-		if err != nil {
-			return nil, err
-		}
-		if len(include) > 0 {
-			where = append(where, "EXISTS (SELECT 1 FROM article_feeds af WHERE af.article_id = m.id AND af.feed_id IN ("+placeholders(len(include))+"))")
-			args = append(args, int64Args(include)...)
-		}
-		if len(exclude) > 0 {
-			where = append(where, "NOT EXISTS (SELECT 1 FROM article_feeds af WHERE af.article_id = m.id AND af.feed_id IN ("+placeholders(len(exclude))+"))")
-			args = append(args, int64Args(exclude)...)
-		}
+	if len(exclude) > 0 {
+		where = append(where, "NOT EXISTS (SELECT 1 FROM article_feeds x WHERE x.article_id = m.id AND x.feed_id IN ("+placeholders(len(exclude))+"))")
+		args = append(args, int64Args(exclude)...)
 	}
+	inFeeds := "EXISTS (SELECT 1 FROM article_feeds x WHERE x.article_id = m.id AND x.feed_id IN (" + placeholders(len(include)) + "))"
 
 	// Candidates: the newest matching articles that pass the filters,
 	// scored. With words, the score is relevance with a recency boost;
 	// without, it is the publication time.
 	var cand string
-	if m.pos != "" {
+	switch {
+	case m.pos != "":
 		score := "m.published"
+		var scoreArgs []any
 		if q.HasWords() {
 			score = fmt.Sprintf("-bm25(article_search, %s) * (1.0 + %d.0 / (%d.0 + max(? - m.published, 0)))",
 				bm25Weights, recencyHalfLife.Microseconds(), recencyHalfLife.Microseconds())
-			args = append([]any{micros(cur.Now)}, args...)
+			scoreArgs = []any{micros(cur.Now)}
+		}
+		if len(include) > 0 {
+			where = append(where, inFeeds)
+			args = append(args, int64Args(include)...)
 		}
 		cand = `SELECT m.id AS id, coalesce(m.story_id, m.id) AS story, ` + score + ` AS score
 			FROM article_search JOIN articles m INDEXED BY articles_search_meta ON m.id = article_search.rowid
-			WHERE ` + strings.Join(where, " AND ") + `
+			WHERE ` + strings.Join(append([]string{"article_search MATCH ?", "article_search.rowid BETWEEN ? AND ?"}, where...), " AND ") + `
 			ORDER BY article_search.rowid DESC LIMIT ?`
-	} else {
+		args = append(append(scoreArgs, m.full(), lo, hi), args...)
+	case len(include) > 0:
+		// Only filters, among them feed: walk the feeds' articles.
+		if m.neg != "" {
+			where = append(where, "m.id NOT IN (SELECT rowid FROM article_search WHERE article_search MATCH ?)")
+			args = append(args, m.neg)
+		}
+		cand = `SELECT m.id AS id, coalesce(m.story_id, m.id) AS story, m.published AS score
+			FROM article_feeds af JOIN articles m INDEXED BY articles_search_meta ON m.id = af.article_id
+			WHERE ` + strings.Join(append([]string{"af.feed_id IN (" + placeholders(len(include)) + ")", "af.article_id BETWEEN ? AND ?"}, where...), " AND ") + `
+			ORDER BY af.article_id DESC LIMIT ?`
+		args = append(append(int64Args(include), lo, hi), args...)
+	default:
+		// Only filters: walk the newest articles.
+		if m.neg != "" {
+			where = append(where, "m.id NOT IN (SELECT rowid FROM article_search WHERE article_search MATCH ?)")
+			args = append(args, m.neg)
+		}
 		cand = `SELECT m.id AS id, coalesce(m.story_id, m.id) AS story, m.published AS score
 			FROM articles m INDEXED BY articles_search_meta
-			WHERE ` + strings.Join(where, " AND ") + `
+			WHERE ` + strings.Join(append([]string{"m.id BETWEEN ? AND ?"}, where...), " AND ") + `
 			ORDER BY m.id DESC LIMIT ?`
+		args = append([]any{lo, hi}, args...)
 	}
 	args = append(args, searchCandidates, limit+1, cur.Offset)
 	// A bare column next to max() takes its value from the row with the
@@ -279,6 +298,49 @@ func (db *DB) search(ctx context.Context, q *digest.Query, cur digest.SearchCurs
 	}
 	page.Hits = hits
 	return page, nil
+}
+
+// windowScan bounds the index entries idRange reads for one time bound.
+const windowScan = 20000
+
+// idRange returns the range of article IDs that can hold articles
+// published in [since, before), within the snapshot. Walking matches
+// newest first, a search for "storm since:7d" would otherwise read every
+// older match only to drop it. When a bound covers more than windowScan
+// articles it is not worth finding (the candidates fill up inside it
+// anyway) and the range stays open on that side.
+func (db *DB) idRange(ctx context.Context, since, before time.Time, snapshot int64) (lo, hi int64, err error) {
+	lo, hi = 1, snapshot
+	bound := func(query string, t time.Time) (n int, id int64, err error) {
+		var nullable sql.NullInt64
+		err = db.db.QueryRowContext(ctx, query, micros(t), windowScan+1).Scan(&n, &nullable)
+		return n, nullable.Int64, err
+	}
+	if !since.IsZero() {
+		n, id, err := bound(`SELECT count(*), min(id) FROM (SELECT id FROM articles WHERE published >= ? LIMIT ?)`, since)
+		if err != nil {
+			return 0, 0, err
+		}
+		switch {
+		case n == 0:
+			return 1, 0, nil
+		case n <= windowScan:
+			lo = id
+		}
+	}
+	if !before.IsZero() {
+		n, id, err := bound(`SELECT count(*), max(id) FROM (SELECT id FROM articles WHERE published < ? ORDER BY published DESC LIMIT ?)`, before)
+		if err != nil {
+			return 0, 0, err
+		}
+		switch {
+		case n == 0:
+			return 1, 0, nil
+		case n <= windowScan:
+			hi = min(hi, id)
+		}
+	}
+	return lo, hi, nil
 }
 
 // searchHits loads what the hits show, in the order given.

@@ -320,8 +320,9 @@ func openBenchDB(b *testing.B, n int) *DB {
 
 // benchQueries returns k queries of each kind: words whose share of
 // articles is that of a topical word in news (about 0.2% to 3%), entity
-// names as phrases, a common word with a source and a date filter, and a
-// very common word (in a third to half of all articles).
+// names as phrases, a common word with a source and a date filter, a
+// topical word in the last week, and a very common word (in a third to
+// half of all articles).
 func benchQueries(k int) map[string][]string {
 	r := rand.New(rand.NewPCG(7, 7))
 	word := func() string { return benchWord(300 + r.IntN(2700)) }
@@ -332,6 +333,7 @@ func benchQueries(k int) map[string][]string {
 		qs["phrase"] = append(qs["phrase"], `"`+benchEntity(20+r.IntN(1000))+`"`)
 		src := strings.Fields(benchSourceName(r.IntN(benchSources)))[0]
 		qs["filtered"] = append(qs["filtered"], fmt.Sprintf("%s source:%s since:30d", benchWord(50+r.IntN(250)), src))
+		qs["recent"] = append(qs["recent"], word()+" since:7d")
 		qs["common-word"] = append(qs["common-word"], benchWord(10+r.IntN(40)))
 	}
 	return qs
@@ -421,7 +423,7 @@ func BenchmarkSearchQuery(b *testing.B) {
 		"raw-page-capped": raw(true, true),
 	}
 	names := []string{"search", "raw", "raw-page", "raw-page-capped"}
-	for _, kind := range []string{"one-word", "two-words", "phrase", "filtered", "common-word"} {
+	for _, kind := range []string{"one-word", "two-words", "phrase", "filtered", "recent", "common-word"} {
 		b.Run(kind, func(b *testing.B) {
 			qs := queries[kind]
 			for _, q := range qs { // warm up

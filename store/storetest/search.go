@@ -204,10 +204,21 @@ func testSearchFilters(t *testing.T, fx *searchFixture) {
 	} {
 		t.Run(tc.name, func(t *testing.T) { fx.wantStories(t, tc.query, tc.want...) })
 	}
-	t.Run("filters only, order", func(t *testing.T) {
-		got := fx.stories(fx.search(t, "source:ledger").Hits)
-		if want := []string{"football", "chapter", "tips"}; !slices.Equal(got, want) {
-			t.Errorf("source:ledger found %q, want newest first %q", got, want)
+	t.Run("filters only, newest first", func(t *testing.T) {
+		for _, tc := range []struct {
+			query string
+			want  []string
+		}{
+			{"source:ledger", []string{"football", "chapter", "tips"}},
+			{"feed:ledger", []string{"football", "elin", "chapter", "tips"}},
+			{"feed:ledger -goals", []string{"elin", "chapter", "tips"}},
+			{"feed:ledger since:7d -feed:nyt", []string{"football", "elin", "chapter"}},
+			{"since:2d -feed:ledger", []string{"elin", "hurricane"}},
+			{"before:2d -source:bbc", []string{"chapter", "tips", "archive"}},
+		} {
+			if got := fx.stories(fx.search(t, tc.query).Hits); !slices.Equal(got, tc.want) {
+				t.Errorf("%s found %q, want newest first %q", tc.query, got, tc.want)
+			}
 		}
 	})
 	t.Run("article in two feeds", func(t *testing.T) {

@@ -35,6 +35,10 @@ INSERT INTO article_search (article_search) VALUES ('rebuild');
 -- article rows.
 CREATE INDEX articles_search_meta ON articles (id, published, story_id);
 
+-- since: and before: find the range of article IDs published in their
+-- window through this index, so a search walks only that range.
+CREATE INDEX articles_published ON articles (published);
+
 -- Each statement that writes an article flushes FTS5's pending terms as a
 -- new index segment (a statement savepoint does that), so segments come
 -- one article at a time. Merging them sixteen at a time instead of four
