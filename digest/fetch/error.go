@@ -98,10 +98,6 @@ func (e *Error) Temporary() bool {
 	}
 }
 
-func newError(kind Kind, rawURL string, cause error, format string, args ...any) *Error {
-	return &Error{Kind: kind, URL: rawURL, Err: cause, Detail: fmt.Sprintf(format, args...)}
-}
-
 // notFeedDetail phrases a KindNotFeed message, pointing at the advertised
 // feeds when there are any.
 func notFeedDetail(what string, alternates []string) string {

@@ -205,8 +205,7 @@ func TestFetchStatusErrors(t *testing.T) {
 
 func TestFetchRedirects(t *testing.T) {
 	feed := rssDoc("Moved", rssItem("1", "https://news.example/1", "One"))
-	var srv *httptest.Server
-	srv = serve(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case r.URL.Path == "/loop":
 			http.Redirect(w, r, "/loop", http.StatusFound)
