@@ -247,15 +247,18 @@ func (c *Client) Fetch(ctx context.Context, req Request) (*Result, error) {
 		URL:          resp.Request.URL.String(),
 		MovedTo:      movedTo(resp),
 		StatusCode:   resp.StatusCode,
-		ETag:         firstNonEmpty(resp.Header.Get("ETag"), req.ETag),
-		LastModified: firstNonEmpty(resp.Header.Get("Last-Modified"), req.LastModified),
+		ETag:         resp.Header.Get("ETag"),
+		LastModified: resp.Header.Get("Last-Modified"),
 		Hints:        httpHints(resp.Header, start),
 		FetchedAt:    start,
 	}
 	switch {
 	case resp.StatusCode == http.StatusNotModified:
+		// A 304 may omit the validators; the old ones still hold.
 		drain(resp.Body)
 		res.NotModified = true
+		res.ETag = firstNonEmpty(res.ETag, req.ETag)
+		res.LastModified = firstNonEmpty(res.LastModified, req.LastModified)
 		res.BodyHash = req.BodyHash
 		return res, nil
 	case resp.StatusCode < 200 || resp.StatusCode > 299:
@@ -266,7 +269,7 @@ func (c *Client) Fetch(ctx context.Context, req Request) (*Result, error) {
 	buf := c.bufs.Get().(*bytes.Buffer)
 	buf.Reset()
 	defer func() {
-		if buf.Cap() <= 4*c.initialBuf() {
+		if buf.Cap() <= maxPooledBuf {
 			c.bufs.Put(buf)
 		}
 	}()
@@ -310,10 +313,10 @@ func (c *Client) Fetch(ctx context.Context, req Request) (*Result, error) {
 	return res, nil
 }
 
-// initialBuf is the body size buffers are kept for in the pool; larger
-// ones are left to the garbage collector so that one huge feed does not pin
-// its memory for ever.
-func (c *Client) initialBuf() int { return 256 << 10 }
+// maxPooledBuf is the largest body buffer kept for reuse; larger ones are
+// left to the garbage collector so that one huge feed does not pin its
+// memory for ever.
+const maxPooledBuf = 1 << 20
 
 // drain reads a little of an unwanted body so that the connection can be
 // reused, without reading a large body.

@@ -699,3 +699,19 @@ func TestFetchNormalises(t *testing.T) {
 		t.Errorf("key %q", f.Articles[0].Key)
 	}
 }
+
+func TestFetchValidatorsFollowTheServer(t *testing.T) {
+	// A server that stops sending validators: a 200 without ETag must not
+	// keep the old one, or the next request would send a stale
+	// If-None-Match.
+	srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, rssDoc("V", rssItem("1", "https://x.example/1", "One")))
+	})
+	res, err := testClient(t, fetch.Options{}).Fetch(context.Background(), fetch.Request{URL: srv.URL, ETag: `"old"`, LastModified: "Mon, 02 Jan 2006 15:04:05 GMT", BodyHash: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ETag != "" || res.LastModified != "" {
+		t.Errorf("validators %q %q carried over from the request", res.ETag, res.LastModified)
+	}
+}
