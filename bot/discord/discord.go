@@ -50,6 +50,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -260,6 +261,13 @@ func (a *Adapter) dispatch(ctx context.Context, typ string, data json.RawMessage
 		go func() {
 			defer a.handlers.Done()
 			defer func() { <-a.slots }()
+			defer func() {
+				// A bug in answering one interaction must not take the
+				// bot down with it.
+				if v := recover(); v != nil {
+					a.log.Error("panic answering an interaction", "panic", v, "stack", string(debug.Stack()))
+				}
+			}()
 			a.interaction(ctx, data)
 		}()
 	case "GUILD_CREATE":

@@ -3,6 +3,7 @@ package discord
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -250,4 +251,60 @@ func BenchmarkRenderReply(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// pingPattern matches what Discord reads as a mention, a channel, a
+// command, an emoji or a timestamp.
+var pingPattern = regexp.MustCompile(`(?i)@(everyone|here)|<[@#/:]|<a:|<t:`)
+
+// FuzzRenderMessage renders replies made of arbitrary text: every part
+// must pass Discord's limits, allow no mentions and show none.
+func FuzzRenderMessage(f *testing.F) {
+	f.Add("This chat follows 2 feeds", "Subscribed to *world* @everyone", "World <@123>", "https://news.example/rss", "ok, 3 articles", "Next ›", "feeds:2", uint8(3))
+	f.Add("", "1. a\n2) b", "", "javascript:alert(1)", "", "", "", uint8(0))
+	f.Add("h", strings.Repeat("long text ", 700), strings.Repeat("x", 300), "https://x.example/("+strings.Repeat("a", 2100), "n", strings.Repeat("l", 100), strings.Repeat("d", 120), uint8(60))
+	f.Fuzz(func(t *testing.T, heading, text, item, u, note, label, data string, n uint8) {
+		var blocks []bot.Block
+		if heading != "" {
+			blocks = append(blocks, bot.Block{Kind: bot.Heading, Text: heading})
+		}
+		blocks = append(blocks, bot.Block{Text: text})
+		var items []bot.Item
+		for i := range int(n % 64) {
+			items = append(items, bot.Item{Text: fmt.Sprint(item, i), URL: u, Note: note})
+		}
+		blocks = append(blocks, bot.Block{Kind: bot.List, Items: items}, bot.Block{Kind: bot.Code, Text: note})
+		m := &bot.Message{Blocks: blocks, Buttons: []bot.Button{{Label: label, Data: data}, {Label: "Next", Data: "x:2"}}}
+		parts, err := renderMessage(m)
+		if err != nil {
+			t.Fatalf("render: %v", err)
+		}
+		for i, p := range parts {
+			if err := p.validate(); err != nil {
+				t.Fatalf("part %d: %v", i+1, err)
+			}
+			js, err := json.Marshal(p.Message)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(js), `"allowed_mentions":{"parse":[]}`) {
+				t.Fatalf("part %d allows mentions", i+1)
+			}
+			texts := []string{p.Message.Content}
+			for _, e := range p.Message.Embeds {
+				texts = append(texts, e.Title, e.Description)
+			}
+			for _, s := range texts {
+				if loc := pingPattern.FindStringIndex(s); loc != nil && !inCode(s, loc[0]) {
+					t.Fatalf("part %d shows a mention: %q", i+1, s[max(0, loc[0]-20):min(len(s), loc[1]+20)])
+				}
+			}
+		}
+	})
+}
+
+// inCode reports whether byte i of s is inside an inline code span,
+// where Discord reads no mentions.
+func inCode(s string, i int) bool {
+	return strings.Count(s[:i], "`")%2 == 1
 }
