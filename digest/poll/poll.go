@@ -277,7 +277,12 @@ func (p *Poller) Run(ctx context.Context) error {
 		case err != nil && ctx.Err() == nil:
 			p.log.Error("poll", "err", err)
 		case sum.Feeds > 0:
-			p.log.Info("polled", "feeds", sum.Feeds, "updated", sum.OK, "not_modified", sum.NotModified,
+			// A poll that found nothing new is routine: debug, not info.
+			level := slog.LevelDebug
+			if sum.NewArticles > 0 || sum.Failed > 0 || sum.Errors > 0 {
+				level = slog.LevelInfo
+			}
+			p.log.Log(ctx, level, "polled", "feeds", sum.Feeds, "updated", sum.OK, "not_modified", sum.NotModified,
 				"unchanged", sum.Unchanged, "failed", sum.Failed, "errors", sum.Errors,
 				"new_articles", sum.NewArticles, "duration", sum.Duration.Round(time.Millisecond))
 		}
