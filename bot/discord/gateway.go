@@ -70,6 +70,9 @@ type gateway struct {
 	// session (Discord asks for 1 to 5 seconds); tests shorten them.
 	identifyEvery time.Duration
 	invalidWait   func() time.Duration
+	// stableAfter is how long a connection must last for its end to
+	// reset the back-off: 30s.
+	stableAfter time.Duration
 
 	mu           sync.Mutex
 	sessionID    string
@@ -105,6 +108,7 @@ func (g *gateway) run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
+		started := time.Now()
 		established, err := g.connect(ctx)
 		if ctx.Err() != nil {
 			return nil
@@ -118,9 +122,13 @@ func (g *gateway) run(ctx context.Context) error {
 		switch {
 		case errors.As(err, &inv):
 			wait = g.invalidSessionWait()
-		case established:
+		case errors.Is(err, errReconnect):
+			// Discord asked: reconnect at once.
+		case established && time.Since(started) >= g.stable():
 			failures = 0
 		default:
+			// A connection that failed, or did not last, backs off so
+			// that a gateway dropping every connection is not hammered.
 			failures++
 			wait = backoff(failures)
 		}
@@ -138,7 +146,8 @@ func (g *gateway) run(ctx context.Context) error {
 }
 
 // backoff is the wait before reconnect attempt n (n >= 1) after failed
-// ones: exponential from one second, capped, with jitter.
+// ones: exponential from one second, capped, with jitter (half to all
+// of it).
 func backoff(n int) time.Duration {
 	d := time.Second << min(n-1, 10)
 	d = min(d, maxBackoff)
@@ -157,6 +166,15 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	case <-t.C:
 		return true
 	}
+}
+
+// stable returns how long a connection must last for the next failure to
+// count as the first.
+func (g *gateway) stable() time.Duration {
+	if g.stableAfter > 0 {
+		return g.stableAfter
+	}
+	return 30 * time.Second
 }
 
 func (g *gateway) invalidSessionWait() time.Duration {

@@ -28,7 +28,7 @@ type gatewayRun struct {
 	events []string // "TYPE" or "TEST n"
 }
 
-func startGateway(t *testing.T, shard [2]int) *gatewayRun {
+func startGateway(t *testing.T, shard [2]int, opts ...func(*gateway)) *gatewayRun {
 	t.Helper()
 	fake := discordtest.New(t, discordtest.Options{HeartbeatInterval: 50 * time.Millisecond})
 	r := &gatewayRun{fake: fake, done: make(chan error, 1)}
@@ -36,6 +36,7 @@ func startGateway(t *testing.T, shard [2]int) *gatewayRun {
 		api:   &restClient{base: fake.URL, auth: "Bot " + fake.Token, http: http.DefaultClient, token: fake.Token},
 		token: fake.Token, intents: intents, shard: shard, log: slog.New(slog.DiscardHandler), dialer: websocket.DefaultDialer,
 		identifyEvery: 10 * time.Millisecond, invalidWait: func() time.Duration { return 10 * time.Millisecond },
+		stableAfter: time.Millisecond,
 		onDispatch: func(typ string, data json.RawMessage) {
 			r.mu.Lock()
 			defer r.mu.Unlock()
@@ -46,6 +47,9 @@ func startGateway(t *testing.T, shard [2]int) *gatewayRun {
 			}
 			r.events = append(r.events, typ)
 		},
+	}
+	for _, o := range opts {
+		o(r.g)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.stop = cancel
@@ -97,6 +101,7 @@ func (r *gatewayRun) waitTests(t *testing.T, n int) {
 }
 
 func TestGatewayResumesWithoutLosingEvents(t *testing.T) {
+	t.Parallel()
 	r := startGateway(t, [2]int{0, 1})
 	r.send(t, 0, 5)
 	r.waitTests(t, 5)
@@ -112,6 +117,7 @@ func TestGatewayResumesWithoutLosingEvents(t *testing.T) {
 }
 
 func TestGatewayZombieConnectionResumes(t *testing.T) {
+	t.Parallel()
 	r := startGateway(t, [2]int{0, 1})
 	r.fake.AckHeartbeats(false)
 	r.fake.Eventually(t, 5*time.Second, "a resume after unacknowledged heartbeats", func() bool { return len(r.fake.Resumes()) > 0 })
@@ -124,6 +130,7 @@ func TestGatewayZombieConnectionResumes(t *testing.T) {
 }
 
 func TestGatewayIdentifiesWhenTheSessionIsGone(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name   string
 		break_ func(f *discordtest.Server)
@@ -149,6 +156,7 @@ func TestGatewayIdentifiesWhenTheSessionIsGone(t *testing.T) {
 }
 
 func TestGatewayFatalCloseStops(t *testing.T) {
+	t.Parallel()
 	r := startGateway(t, [2]int{0, 1})
 	r.fake.CloseGateway(4014, "Disallowed intent(s).")
 	select {
@@ -167,6 +175,7 @@ func TestGatewayFatalCloseStops(t *testing.T) {
 }
 
 func TestGatewayStopsPromptly(t *testing.T) {
+	t.Parallel()
 	r := startGateway(t, [2]int{0, 1})
 	start := time.Now()
 	r.stop()
@@ -183,4 +192,21 @@ func TestGatewayStopsPromptly(t *testing.T) {
 		t.Errorf("stopping took %s", d)
 	}
 	r.fake.Eventually(t, time.Second, "the connection closed", func() bool { return !r.fake.Connected() })
+}
+
+// TestGatewayBacksOffFromFlappingConnections: a gateway that drops every
+// connection right away is not reconnected to in a tight loop.
+func TestGatewayBacksOffFromFlappingConnections(t *testing.T) {
+	t.Parallel()
+	r := startGateway(t, [2]int{0, 1}, func(g *gateway) { g.stableAfter = time.Hour })
+	start := time.Now()
+	for i := 1; i <= 2; i++ {
+		r.fake.WaitReady(t)
+		r.fake.DropConnection()
+		r.fake.Eventually(t, 10*time.Second, "a resume", func() bool { return len(r.fake.Resumes()) >= i })
+	}
+	// Waits of at least 0.5s and 1s (backoff with jitter).
+	if d := time.Since(start); d < 1500*time.Millisecond {
+		t.Errorf("2 reconnects to a flapping gateway within %s", d)
+	}
 }

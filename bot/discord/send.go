@@ -17,6 +17,7 @@ import (
 // Discord JSON error codes the adapter acts on.
 const (
 	codeUnknownChannel = 10003
+	codeThreadArchived = 50083 // a locked (or archived and not reopenable) thread
 )
 
 // target says what a message was sent to, which decides what an error
@@ -198,6 +199,9 @@ func sendError(m *digest.OutboxMessage, to target, err error) error {
 		}
 	case ae.Status == http.StatusUnauthorized:
 		return err // the bot token: the operator must fix it; retried
+	case ae.Status == http.StatusForbidden && to == toThread && ae.Code == codeThreadArchived:
+		// The thread was locked; the channel it belongs to is fine.
+		return &bot.SendError{Err: err, Permanent: true}
 	case ae.Status == http.StatusForbidden:
 		return &bot.SendError{Err: err, Forbidden: true}
 	case ae.Status == http.StatusNotFound && to == toChannel && (ae.Code == codeUnknownChannel || ae.Code == 0):

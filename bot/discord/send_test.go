@@ -32,6 +32,7 @@ func TestSendErrorMapping(t *testing.T) {
 		{"unknown channel", toChannel, api(404, 10003), "forbidden"},
 		{"deleted thread", toThread, api(404, 10003), "permanent"},
 		{"thread access lost", toThread, api(403, 50001), "forbidden"},
+		{"locked thread", toThread, api(403, 50083), "permanent"},
 		{"invalid body", toChannel, api(400, 50035), "permanent"},
 		{"bad bot token", toChannel, api(401, 0), "retry"},
 		{"expired interaction", toInteraction, api(401, 50027), "permanent"},
