@@ -195,6 +195,9 @@ type options struct {
 func newHarness(t testing.TB, o options) *harness {
 	t.Helper()
 	h := &harness{t: t, fake: telegramtest.NewServer(t), feeds: newFeedServer(t), logs: &logBuffer{}, now: o.now}
+	// Generous: the whole suite runs with -race on two busy cores. Only
+	// a failing test waits this long.
+	h.fake.WaitTimeout = 15 * time.Second
 	if h.now == nil {
 		h.now = time.Now
 	}
@@ -607,6 +610,8 @@ func TestRetryAfterDelaysThenDelivers(t *testing.T) {
 	h.fake.RateLimit(dmUser, 1, 1)
 	got := h.say(dmUser, dmUser, "/help", 1)
 	expect(t, got[0], "Commands:")
+	// The fake records a call once it has answered it.
+	h.fake.Wait("two sendMessage calls on record", func() bool { return len(h.fake.Calls("sendMessage")) >= 2 })
 	calls := h.fake.Calls("sendMessage")
 	if len(calls) != 2 || calls[0].Code != 429 || calls[1].Code != 200 {
 		t.Fatalf("sendMessage calls %+v, want a 429 then a success", calls)
@@ -792,11 +797,14 @@ func TestTokenNeverLeaks(t *testing.T) {
 	// A send fails on the network: net/http words the error with the
 	// request URL, which holds the token. The error reaches the outbox,
 	// the log and /status, which shows the last problem to the chat.
+	// Twice, so that the reply is still waiting (for its third attempt,
+	// 2s±25% later) when /status looks.
+	h.fake.DropNext("sendMessage")
 	h.fake.DropNext("sendMessage")
 	h.fake.SendText(dmUser, dmUser, "/help")
-	h.fake.Wait("a failed attempt on record", func() bool {
+	h.fake.Wait("two failed attempts on record", func() bool {
 		msgs, _ := h.st.ListOutbox(context.Background(), digest.OutboxFilter{Status: digest.OutboxPending})
-		return len(msgs) == 1 && msgs[0].LastError != ""
+		return len(msgs) == 1 && msgs[0].Attempts == 2
 	})
 	got := h.say(dmUser, dmUser, "/status", 2) // the /help reply, retried, then the status
 	status := got[1]
