@@ -46,6 +46,8 @@ type APIError struct {
 	Global     bool          // 429: the bot's global rate limit
 }
 
+// Error implements error. It names the route, never the path: a webhook
+// path holds an interaction token.
 func (e *APIError) Error() string {
 	msg := e.Message
 	if msg == "" {

@@ -17,12 +17,16 @@ const (
 
 // Interaction callback types.
 const (
-	Pong                    = 1
-	ChannelMessage          = 4
-	DeferredChannelMessage  = 5
-	DeferredUpdateMessage   = 6
-	UpdateMessage           = 7
-	AutocompleteResult      = 8
+	Pong                   = 1
+	ChannelMessage         = 4
+	DeferredChannelMessage = 5
+	DeferredUpdateMessage  = 6
+	UpdateMessage          = 7
+	AutocompleteResult     = 8
+)
+
+// Autocomplete limits.
+const (
 	maxAutocompleteChoices  = 25
 	maxChoiceNameOrValueLen = 100
 )
