@@ -1,0 +1,232 @@
+package sqlite
+
+import (
+	"context"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/seed-c50b6fda/herald/digest"
+)
+
+var searchNow = time.Date(2026, 3, 22, 12, 0, 0, 0, time.UTC)
+
+func openSearchDB(tb testing.TB) (*DB, *digest.Feed) {
+	tb.Helper()
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(tb.TempDir(), "search.db"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	f := &digest.Feed{URL: "https://ledger.example/feed", Name: "ledger"}
+	if err := db.CreateFeed(ctx, f); err != nil {
+		tb.Fatal(err)
+	}
+	return db, f
+}
+
+func saveSearchArticles(tb testing.TB, db *DB, feedID int64, titles ...string) []*digest.Article {
+	tb.Helper()
+	var arts []*digest.Article
+	for i, t := range titles {
+		arts = append(arts, &digest.Article{Key: t, URL: "https://ledger.example/" + t, Title: t, Summary: "Summary: " + t,
+			Source: "Ledger", Published: searchNow.Add(-time.Duration(i) * time.Hour)})
+	}
+	if _, err := db.SaveArticles(context.Background(), feedID, arts); err != nil {
+		tb.Fatal(err)
+	}
+	return arts
+}
+
+// found returns the IDs of the articles a query finds.
+func found(tb testing.TB, db *DB, query string) []int64 {
+	tb.Helper()
+	page, err := db.Search(context.Background(), digest.SearchRequest{Query: query, Limit: 100, Now: searchNow})
+	if err != nil {
+		tb.Fatalf("Search(%q): %v", query, err)
+	}
+	var ids []int64
+	for _, h := range page.Hits {
+		ids = append(ids, h.ArticleID)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+func checkIndex(tb testing.TB, db *DB) {
+	tb.Helper()
+	if _, err := db.db.Exec(`INSERT INTO article_search (article_search, rank) VALUES ('integrity-check', 1)`); err != nil {
+		tb.Fatalf("FTS5 integrity check: %v", err)
+	}
+}
+
+// TestSearchIndexFollowsArticles checks the triggers: the index changes with
+// the articles table, in the same transaction.
+func TestSearchIndexFollowsArticles(t *testing.T) {
+	db, f := openSearchDB(t)
+	ctx := context.Background()
+	arts := saveSearchArticles(t, db, f.ID, "comet sighted", "comet tail")
+	if got := found(t, db, "comet"); !slices.Equal(got, []int64{arts[0].ID, arts[1].ID}) {
+		t.Fatalf("comet: %v", got)
+	}
+
+	// A rejected batch leaves nothing in the index either.
+	_, err := db.SaveArticles(ctx, f.ID, []*digest.Article{{Key: "nebula", Title: "nebula photographed"}, {Title: "no key"}})
+	if digest.ErrorCode(err) != digest.EINVALID {
+		t.Fatalf("SaveArticles with a keyless article: %v", err)
+	}
+	if got := found(t, db, "nebula"); len(got) != 0 {
+		t.Errorf("rejected article is searchable: %v", got)
+	}
+
+	if _, err := db.db.Exec(`UPDATE articles SET title = 'asteroid tail', summary = 'asteroid' WHERE id = ?`, arts[1].ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := found(t, db, "asteroid"); !slices.Equal(got, []int64{arts[1].ID}) {
+		t.Errorf("after retitling, asteroid: %v", got)
+	}
+	if got := found(t, db, "comet"); !slices.Equal(got, []int64{arts[0].ID}) {
+		t.Errorf("after retitling, comet: %v (the old title is still indexed)", got)
+	}
+	// Assigning a story does not touch the index.
+	if err := db.AssignStories(ctx, []digest.StoryAssignment{{ArticleID: arts[0].ID, StoryID: arts[0].ID}}, searchNow); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.db.Exec(`DELETE FROM article_feeds WHERE article_id = ?`, arts[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.db.Exec(`UPDATE articles SET story_id = NULL WHERE id = ?`, arts[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.db.Exec(`DELETE FROM stories`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.db.Exec(`DELETE FROM articles WHERE id = ?`, arts[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := found(t, db, "comet"); len(got) != 0 {
+		t.Errorf("deleted article is searchable: %v", got)
+	}
+	checkIndex(t, db)
+}
+
+// TestSearchMigrationIndexesExistingArticles runs migration 0003 on a
+// database that already holds articles, as an upgrade does.
+func TestSearchMigrationIndexesExistingArticles(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "old.db")
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &digest.Feed{URL: "https://ledger.example/feed"}
+	if err := db.CreateFeed(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	arts := saveSearchArticles(t, db, f.ID, "glacier retreat", "glacier lake")
+	// Take the database back to version 2, articles and all.
+	for _, stmt := range []string{
+		`DROP TABLE article_search`, `DROP TRIGGER articles_search_insert`, `DROP TRIGGER articles_search_delete`,
+		`DROP TRIGGER articles_search_update`, `DROP INDEX articles_search_meta`,
+		`DROP INDEX articles_published`, `PRAGMA user_version = 2`,
+	} {
+		if _, err := db.db.Exec(stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	db.Close()
+
+	db, err = Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if got := found(t, db, "glacier"); !slices.Equal(got, []int64{arts[0].ID, arts[1].ID}) {
+		t.Errorf("after migrating, glacier: %v, want both older articles", got)
+	}
+	checkIndex(t, db)
+}
+
+// TestSearchIDRange checks the ID range of time windows, the shortcut a
+// since: search takes.
+func TestSearchIDRange(t *testing.T) {
+	db, f := openSearchDB(t)
+	ctx := context.Background()
+	// Published times out of ID order, as a backfilled feed gives them.
+	var arts []*digest.Article
+	for i, age := range []time.Duration{5, 1, 9, 3, 7} {
+		arts = append(arts, &digest.Article{Key: string(rune('a' + i)), Title: "tide", Published: searchNow.Add(-age * time.Hour)})
+	}
+	if _, err := db.SaveArticles(ctx, f.ID, arts); err != nil {
+		t.Fatal(err)
+	}
+	id := func(i int) int64 { return arts[i].ID }
+	snapshot := id(4)
+	for _, tc := range []struct {
+		name          string
+		since, before time.Duration // how long ago; 0 for no bound
+		lo, hi        int64         // lo > hi: empty
+	}{
+		{"open", 0, 0, 1, snapshot},
+		{"since 4h: articles 1 and 3", 4 * time.Hour, 0, id(1), snapshot},
+		{"since 6h: articles 0, 1 and 3", 6 * time.Hour, 0, id(0), snapshot},
+		{"since 10h: all", 10 * time.Hour, 0, id(0), snapshot},
+		{"since 30m: none", 30 * time.Minute, 0, 1, 0},
+		{"before 8h: article 2", 0, 8 * time.Hour, 1, id(2)},
+		{"before 4h: articles 0, 2 and 4", 0, 4 * time.Hour, 1, id(4)},
+		{"before 10h: none", 0, 10 * time.Hour, 1, 0},
+		{"window", 6 * time.Hour, 4 * time.Hour, id(0), id(4)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var since, before time.Time
+			if tc.since > 0 {
+				since = searchNow.Add(-tc.since)
+			}
+			if tc.before > 0 {
+				before = searchNow.Add(-tc.before)
+			}
+			lo, hi, err := db.idRange(ctx, since, before, snapshot)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if lo > hi && tc.lo > tc.hi {
+				return // both empty
+			}
+			if lo != tc.lo || hi != tc.hi {
+				t.Errorf("idRange = [%d, %d], want [%d, %d]", lo, hi, tc.lo, tc.hi)
+			}
+		})
+	}
+}
+
+// FuzzSearch checks that whatever the query, Search gives a page or
+// EINVALID: never an FTS5 syntax error or another failure.
+func FuzzSearch(f *testing.F) {
+	db, feed := openSearchDB(f)
+	saveSearchArticles(f, db, feed.ID, "Storm Elin cuts power", "power cut after storm", "late goals settle the derby",
+		`quotes " and 'apostrophes' and NEAR(x y) and {title}: and *stars*`)
+	for _, s := range []string{
+		"storm", `"power cut"`, "storm -goals", "storm OR derby", "(storm OR derby) power", "source:ledger since:7d",
+		"feed:ledger -storm", "feed:nowhere storm", `NEAR(storm power, 2) title:storm {title}: x ^y z* "`,
+		"-storm", "((((", "\x00\xff", `source:"a b" -source:c before:2024-03-22 since:yesterday`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, query string) {
+		_, parseErr := digest.ParseQuery(query)
+		page, err := db.Search(context.Background(), digest.SearchRequest{Query: query, Now: searchNow})
+		switch {
+		case err == nil:
+			if parseErr != nil {
+				t.Fatalf("Search(%q) ran a query ParseQuery refuses: %v", query, parseErr)
+			}
+			if page == nil || page.Hits == nil {
+				t.Fatalf("Search(%q) = %+v", query, page)
+			}
+		case digest.ErrorCode(err) != digest.EINVALID:
+			t.Fatalf("Search(%q): %v", query, err)
+		}
+	})
+}
