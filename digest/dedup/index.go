@@ -30,6 +30,9 @@ const (
 	// simhashBands split a SimHash into parts for lookup: two copies that
 	// differ in few bits agree on at least one part.
 	simhashBands = 4
+	// maxPostings is the number of most recent articles read from a
+	// term's posting list when looking for candidates.
+	maxPostings = 256
 )
 
 // termEntry is what the index knows of one term.
@@ -136,6 +139,7 @@ type index struct {
 	touched []uint32
 	near    []uint32
 	cands   []candidate // reused between articles; valid until the next call
+	pos     []int32     // scratch: position of a slot in cands, plus one
 }
 
 func (ix *index) init() {
@@ -273,7 +277,14 @@ func (c *Clusterer) candidates(f *features, t int64) []candidate {
 	n := 0
 	for i, e := range f.ents {
 		w := f.weights[i]
-		for _, p := range e.post.active() {
+		post := e.post.active()
+		if len(post) > maxPostings {
+			// A term this common says little; its latest articles, the
+			// nearest in time, stand for it. This bounds the cost of an
+			// article however large the window.
+			post = post[len(post)-maxPostings:]
+		}
+		for _, p := range post {
 			a := acc[p.slot]
 			touched[n] = p.slot
 			n += b2i(a == 0)
@@ -315,23 +326,31 @@ func (c *Clusterer) candidates(f *features, t int64) []candidate {
 		link := float64(cos) * c.decay(dt) * dateFactor(f.dates, ix.dates[slot], c.w.dateFloor)
 		out = append(out, candidate{slot: slot, cos: float64(cos), link: link})
 	}
-	for _, slot := range ix.near {
-		dt := abs64(t - ix.slots[slot].time)
-		if dt > window {
-			continue
+	if len(ix.near) > 0 {
+		// Mark where each candidate is listed, to merge the near
+		// duplicates in without a scan per duplicate.
+		if len(ix.pos) < len(ix.slots) {
+			ix.pos = append(ix.pos, make([]int32, len(ix.slots)-len(ix.pos))...)
 		}
-		found := false
 		for i := range out {
-			if out[i].slot == slot {
-				out[i].near = true
-				found = true
-				break
-			}
+			ix.pos[out[i].slot] = int32(i + 1)
 		}
-		if !found {
+		for _, slot := range ix.near {
+			dt := abs64(t - ix.times[slot])
+			if dt > window {
+				continue
+			}
+			if p := ix.pos[slot]; p > 0 {
+				out[p-1].near = true
+				continue
+			}
 			e := &ix.slots[slot]
 			cos := dot(f.terms, f.weights, e.f.terms, e.f.weights)
 			out = append(out, candidate{slot: slot, near: true, cos: cos, link: cos * c.decay(dt)})
+			ix.pos[slot] = int32(len(out))
+		}
+		for i := range out {
+			ix.pos[out[i].slot] = 0
 		}
 	}
 	ix.cands = out
