@@ -19,7 +19,7 @@ func (a *app) platforms(cfg config.Config, st digest.Store, b *bot.Bot, outbox *
 				URL: cfg.Telegram.WebhookURL, ListenAddr: cfg.Telegram.WebhookListen,
 				SecretToken: cfg.Telegram.WebhookSecret.Reveal(),
 			},
-			Logger: a.logger.With("component", "telegram", "platform", digest.PlatformTelegram),
+			Logger: a.logger, // the adapter names its component and platform
 		})
 		if err != nil {
 			return nil, err
