@@ -402,6 +402,16 @@ func (s *Server) Requests() []Request {
 	return append([]Request(nil), s.requests...)
 }
 
+// TakeViolations returns what the fake found wrong so far and forgets it,
+// for tests that send wrong things on purpose.
+func (s *Server) TakeViolations() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v := s.violations
+	s.violations = nil
+	return v
+}
+
 // Violations returns what the fake found wrong in what it received.
 func (s *Server) Violations() []string {
 	s.mu.Lock()
