@@ -112,8 +112,8 @@ type Config struct {
 	Workers int
 
 	HTTPClient *http.Client // for REST; default: 30s time-out
-	// Logger is the adapter's logger; the caller adds the component and
-	// platform attributes.
+	// Logger receives the adapter's logs, with the component and
+	// platform attributes added.
 	Logger *slog.Logger
 }
 
@@ -173,7 +173,7 @@ func New(cfg Config) (*Adapter, error) {
 	return &Adapter{
 		cfg: cfg,
 		api: &restClient{base: strings.TrimRight(cfg.APIURL, "/"), auth: "Bot " + token, http: cfg.HTTPClient, token: token},
-		log: cfg.Logger,
+		log: cfg.Logger.With("component", "discord", "platform", digest.PlatformDiscord),
 		dialer: &websocket.Dialer{Proxy: http.ProxyFromEnvironment, HandshakeTimeout: dialTimeout,
 			ReadBufferSize: 16 << 10, WriteBufferSize: 4 << 10},
 		channels: newChannelCache(100_000),
