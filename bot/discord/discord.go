@@ -93,7 +93,7 @@ type Store interface {
 // Config configures an Adapter.
 type Config struct {
 	Token   string // the bot token ("Bot " in front is optional)
-	APIURL  string // REST base; DefaultAPIURL when empty
+	APIURL  string // REST base with the API version, like DefaultAPIURL (the default)
 	GuildID string // register commands in this guild only (they update at once), not globally
 
 	// ShardID and ShardCount select the gateway shard (ShardCount 0
@@ -187,8 +187,8 @@ func Limits() bot.Limits {
 	return bot.Limits{Global: 50, GlobalBurst: 50, PerChat: 1, PerChatBurst: 5}
 }
 
-// Run registers the slash commands and answers interactions until ctx
-// ends; it then closes the gateway, waits for the interactions being
+// Run registers the slash commands (shard 0 does, for all shards) and
+// answers interactions until ctx ends; it then closes the gateway, waits for the interactions being
 // answered, and returns nil. It returns an error when Discord refuses the
 // token or the gateway configuration (shard, intents).
 func (a *Adapter) Run(ctx context.Context) error {
@@ -199,17 +199,21 @@ func (a *Adapter) Run(ctx context.Context) error {
 		}
 		return err
 	}
-	if err := a.register(ctx, appID); err != nil {
-		if ctx.Err() != nil {
-			return nil
+	// With several shards (processes), the first registers the commands
+	// for all.
+	if a.cfg.ShardID == 0 {
+		if err := a.register(ctx, appID); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			var fatal *fatalError
+			if errors.As(err, &fatal) {
+				return err
+			}
+			// Commands registered before still work; the rest of the
+			// bot should not stop for this.
+			a.log.Error("register slash commands", "err", err)
 		}
-		var fatal *fatalError
-		if errors.As(err, &fatal) {
-			return err
-		}
-		// Commands registered before still work; the rest of the bot
-		// should not stop for this.
-		a.log.Error("register slash commands", "err", err)
 	}
 	g := &gateway{
 		api: a.api, token: a.cfg.Token, intents: intents, shard: [2]int{a.cfg.ShardID, a.cfg.ShardCount},

@@ -304,7 +304,7 @@ func TestCommandsRegisteredOnce(t *testing.T) {
 		name, guildID string
 	}{{"global", ""}, {"guild", guild}} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t, envOptions{guildID: tc.guildID, shardID: 1, shardCount: 4})
+			e := newEnv(t, envOptions{guildID: tc.guildID, shardID: 0, shardCount: 4})
 			regs := e.fake.Registrations()
 			if len(regs) != 1 {
 				t.Fatalf("%d bulk overwrites, want 1", len(regs))
@@ -351,8 +351,8 @@ func TestCommandsRegisteredOnce(t *testing.T) {
 			if len(ids) != 1 {
 				t.Fatalf("%d identifies, want 1", len(ids))
 			}
-			if fmt.Sprint(ids[0].Shard) != "[1 4]" || ids[0].Intents != 1 || !ids[0].TokenOK {
-				t.Errorf("identify: shard %v, intents %d, token ok %v; want [1 4], guilds only (1), ok", ids[0].Shard, ids[0].Intents, ids[0].TokenOK)
+			if fmt.Sprint(ids[0].Shard) != "[0 4]" || ids[0].Intents != 1 || !ids[0].TokenOK {
+				t.Errorf("identify: shard %v, intents %d, token ok %v; want [0 4], guilds only (1), ok", ids[0].Shard, ids[0].Intents, ids[0].TokenOK)
 			}
 			// The fake asks for a heartbeat every 100ms and acknowledges
 			// each; the connection stays up.
@@ -361,6 +361,19 @@ func TestCommandsRegisteredOnce(t *testing.T) {
 				t.Errorf("%d gateway connections, want 1", n)
 			}
 		})
+	}
+}
+
+// TestOtherShardsLeaveCommandsAlone: with several shards, only shard 0
+// registers the commands.
+func TestOtherShardsLeaveCommandsAlone(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{shardID: 2, shardCount: 3})
+	if regs := e.fake.Registrations(); len(regs) != 0 {
+		t.Errorf("shard 2 registered commands: %d bulk overwrites", len(regs))
+	}
+	if ids := e.fake.Identifies(); len(ids) != 1 || fmt.Sprint(ids[0].Shard) != "[2 3]" {
+		t.Errorf("identifies = %+v, want shard [2 3]", ids)
 	}
 }
 
