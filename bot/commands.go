@@ -22,6 +22,7 @@ var commandList = []CommandInfo{
 	{Name: "schedule", Args: "[daily 08:00|weekdays 07:30|CRON|off]", Help: "show or set when digests arrive"},
 	{Name: "timezone", Args: "[Europe/Berlin]", Help: "show or set this chat's time zone"},
 	{Name: "filter", Args: "[include|exclude WORDS|/regex/] [clear]", Help: "show or set which stories digests include"},
+	{Name: "search", Args: "QUERY", Help: `search everything stored: words, "phrases", -not, OR, source:name, since:7d`},
 	{Name: "status", Help: "feeds ok and failing, next digest, last delivery"},
 	{Name: "why", Args: "URL", Help: "was this article delivered, and if not, why"},
 	{Name: "export", Help: "this chat's feeds as an OPML file"},
@@ -34,7 +35,7 @@ func init() {
 		"start": (*Bot).cmdHelp, "help": (*Bot).cmdHelp,
 		"subscribe": (*Bot).cmdSubscribe, "unsubscribe": (*Bot).cmdUnsubscribe, "feeds": (*Bot).cmdFeeds,
 		"digest": (*Bot).cmdDigest, "schedule": (*Bot).cmdSchedule, "timezone": (*Bot).cmdTimezone,
-		"filter": (*Bot).cmdFilter, "status": (*Bot).cmdStatus, "why": (*Bot).cmdWhy, "export": (*Bot).cmdExport,
+		"filter": (*Bot).cmdFilter, "search": (*Bot).cmdSearch, "status": (*Bot).cmdStatus, "why": (*Bot).cmdWhy, "export": (*Bot).cmdExport,
 	}
 	for i := range commandList {
 		c := &commandList[i]
@@ -662,6 +663,8 @@ func chatName(req *Request) string {
 func (b *Bot) callback(ctx context.Context, req *Request) ([]*Message, error) {
 	kind, arg, _ := strings.Cut(req.Callback, ":")
 	switch kind {
+	case "search":
+		return b.searchCallback(ctx, req, arg)
 	case "feeds":
 		page, err := strconv.Atoi(arg)
 		if err != nil {

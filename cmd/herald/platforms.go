@@ -32,7 +32,7 @@ func (a *app) platforms(cfg config.Config, st digest.Store, b *bot.Bot, outbox *
 			Token: tok, APIURL: cfg.Discord.APIURL, GuildID: cfg.Discord.GuildID,
 			ShardID: cfg.Discord.ShardID, ShardCount: cfg.Discord.ShardCount,
 			Bot: b, Outbox: outbox, Store: st,
-			Logger: a.logger.With("component", "discord", "platform", digest.PlatformDiscord),
+			Logger: a.logger, // the adapter names its component and platform
 		})
 		if err != nil {
 			return nil, err
