@@ -36,7 +36,6 @@ func newMetrics(st digest.Store) *metrics {
 		Buckets: prometheus.ExponentialBuckets(0.05, 2, 10),
 	}, []string{"outcome"})
 	m.articles = prometheus.NewCounter(prometheus.CounterOpts{Name: "herald_articles_ingested_total", Help: "Articles stored for the first time."})
-	m.storiesCreated = prometheus.NewCounter(prometheus.CounterOpts{Name: "herald_stories_created_total", Help: "Stories founded by a new article."})
 	m.digests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "herald_digests_enqueued_total", Help: "Scheduled digests built and put in the outbox."}, []string{"platform"})
 	m.messagesSent = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "herald_messages_sent_total", Help: "Messages the platforms confirmed, by kind."}, []string{"platform", "kind"})
 	m.sendRetries = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "herald_send_retries_total", Help: "Failed send attempts that will be retried or given up."}, []string{"platform"})
@@ -45,7 +44,7 @@ func newMetrics(st digest.Store) *metrics {
 		Name: "herald_command_duration_seconds", Help: "Time to answer a chat command.",
 		Buckets: prometheus.ExponentialBuckets(0.005, 2, 12),
 	}, []string{"platform", "command"})
-	for _, c := range []prometheus.Collector{m.fetchSeconds, m.articles, m.storiesCreated, m.digests, m.messagesSent, m.sendRetries, m.rateLimited, m.commandSeconds} {
+	for _, c := range []prometheus.Collector{m.fetchSeconds, m.articles, m.digests, m.messagesSent, m.sendRetries, m.rateLimited, m.commandSeconds} {
 		f(c)
 	}
 	f(&storeCollector{st: st})

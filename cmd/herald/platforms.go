@@ -25,7 +25,8 @@ func (a *app) platforms(cfg config.Config, st digest.Store, b *bot.Bot, outbox *
 			return nil, err
 		}
 		outbox.Register(digest.PlatformTelegram, tg, telegram.Limits())
-		out = append(out, platform{name: digest.PlatformTelegram, renderer: tg, run: tg.Run})
+		out = append(out, platform{name: digest.PlatformTelegram, renderer: tg, run: tg.Run,
+			ready: func() bool { return tg.Username() != "" }}) // getMe answered
 	}
 	if tok := cfg.Discord.Token.Reveal(); tok != "" {
 		dc, err := discord.New(discord.Config{
