@@ -499,6 +499,7 @@ func (c *Clusterer) agglomerate(fresh []*story) []digest.StoryMerge {
 		push(s)
 	}
 	var merges []digest.StoryMerge
+	var redirect map[int64]int64
 	at := c.opts.Now()
 	for len(h) > 0 {
 		it := h.pop()
@@ -525,9 +526,25 @@ func (c *Clusterer) agglomerate(fresh []*story) []digest.StoryMerge {
 		}
 		if !from.fresh {
 			merges = append(merges, digest.StoryMerge{From: from.id, Into: into.id, ArticleID: c.bridge(x, y), At: at})
+		} else {
+			// A story founded in this group is not reported, but an
+			// earlier reported merge may have gone into it.
+			if redirect == nil {
+				redirect = map[int64]int64{}
+			}
+			redirect[from.id] = into.id
 		}
 		c.merge(from, into)
 		push(into)
+	}
+	for i := range merges {
+		for {
+			next, ok := redirect[merges[i].Into]
+			if !ok {
+				break
+			}
+			merges[i].Into = next
+		}
 	}
 	return merges
 }

@@ -294,3 +294,38 @@ func TestGrouperConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestGrouperBackfill: articles stored long before they are grouped (after
+// downtime) arrive older than the window the store already holds. A new
+// story then absorbs a persisted one and is itself absorbed by an older
+// persisted story; the merge recorded must name the story that survives.
+func TestGrouperBackfill(t *testing.T) {
+	ctx := context.Background()
+	t0 := clock.Add(-10 * time.Hour)
+	a := []string{"zorvath", "quellbridge", "ammoniac", "brisket", "calloway", "dunmere"}
+	b := []string{"yelverton", "pashmina", "ostrander", "kilnworth", "harrowgate", "ellsmere"}
+	article := func(d Doc) *digest.Article {
+		return &digest.Article{ID: d.ID, Key: fmt.Sprint(d.ID), Title: d.Title, Content: d.Text, Language: "en", Published: d.Time, FirstSeen: d.Time}
+	}
+	older := article(vocabDoc(1, t0, a...))                                               // story 1, persisted
+	newer := article(vocabDoc(10, t0.Add(2*time.Hour), b...))                             // story 10, persisted
+	late := article(vocabDoc(5, t0.Add(time.Hour), append(slices.Clone(b), a[:4]...)...)) // grouped last
+	st := newMemStore()
+	st.put(older, newer)
+	g := testGrouper(st, clock)
+	if err := g.Load(ctx, clock); err != nil {
+		t.Fatal(err)
+	}
+	st.put(late)
+	if err := g.Group(ctx, []*digest.Article{late}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []int64{1, 5, 10} {
+		if got := st.storyOf(id); got != 1 {
+			t.Errorf("article %d stored in story %d, want 1", id, got)
+		}
+	}
+	if len(st.merges) != 1 || st.merges[0] != (digest.StoryMerge{From: 10, Into: 1, ArticleID: 5, At: clock}) {
+		t.Errorf("stored merges %+v, want story 10 into 1 by article 5", st.merges)
+	}
+}
