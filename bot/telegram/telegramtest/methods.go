@@ -193,7 +193,7 @@ func (s *Server) sendFault(c *chatState) *apiError {
 		c.rateLimit = c.rateLimit[1:]
 		return &apiError{Code: 429, Description: fmt.Sprintf("Too Many Requests: retry after %d", ra), RetryAfter: ra}
 	}
-	return nil
+	return s.throttle(c)
 }
 
 // thread checks message_thread_id against the chat's topics.

@@ -214,6 +214,7 @@ type Server struct {
 	calls        []Call
 	offsets      []int
 	deliveries   map[int]int
+	limits       *limiter // nil until EnforceLimits
 }
 
 // NewServer starts a fake Bot API server for a bot named herald_test_bot
