@@ -3,7 +3,9 @@ package sqlite
 import (
 	"context"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -215,7 +217,12 @@ func FuzzSearch(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, query string) {
-		_, parseErr := digest.ParseQuery(query)
+		q, parseErr := digest.ParseQuery(query)
+		if parseErr == nil {
+			m := queryMatch(q)
+			checkMatchSyntax(t, m.pos)
+			checkMatchSyntax(t, m.neg)
+		}
 		page, err := db.Search(context.Background(), digest.SearchRequest{Query: query, Now: searchNow})
 		switch {
 		case err == nil:
@@ -229,4 +236,49 @@ func FuzzSearch(f *testing.F) {
 			t.Fatalf("Search(%q): %v", query, err)
 		}
 	})
+}
+
+// ftsString is a quoted FTS5 string, with doubled quotes inside.
+var ftsString = regexp.MustCompile(`"(?:[^"]|"")*"`)
+
+// checkMatchSyntax fails unless expr, once its quoted strings are taken
+// out, holds nothing but parentheses, AND, OR, NOT and the source column
+// filter: no user text outside quotes.
+func checkMatchSyntax(tb testing.TB, expr string) {
+	tb.Helper()
+	rest := ftsString.ReplaceAllString(expr, " ")
+	for _, tok := range strings.Fields(strings.NewReplacer("(", " ", ")", " ").Replace(rest)) {
+		switch tok {
+		case "AND", "OR", "NOT", "source", ":":
+		default:
+			tb.Fatalf("MATCH expression %q has %q outside quotes", expr, tok)
+		}
+	}
+}
+
+func TestMatchExpression(t *testing.T) {
+	for _, tc := range []struct{ query, pos, neg string }{
+		{"storm", `(("storm"))`, ""},
+		{`"power cut" -sport`, `(("power cut"))`, `("sport")`},
+		{"(storm OR flood) power -(rain OR hail)", `((("storm" OR "flood") AND "power"))`, `(("rain" OR "hail"))`},
+		{"(a -b) OR c", `((((("a") NOT ("b")) OR "c")))`, ""},
+		{`source:"new york" -source:fox since:1d`, `(source : ("new york"))`, `(source : ("fox"))`},
+		{`NEAR(x y) title:z "a""b"`, `(("NEAR" AND "x" AND "y" AND "title z" AND "a" AND "b"))`, ""},
+	} {
+		m := queryMatch(mustParseQuery(t, tc.query))
+		if m.pos != tc.pos || m.neg != tc.neg {
+			t.Errorf("%s: MATCH %q NOT %q, want %q NOT %q", tc.query, m.pos, m.neg, tc.pos, tc.neg)
+		}
+		checkMatchSyntax(t, m.pos)
+		checkMatchSyntax(t, m.neg)
+	}
+}
+
+func mustParseQuery(tb testing.TB, s string) *digest.Query {
+	tb.Helper()
+	q, err := digest.ParseQuery(s)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return q
 }
