@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -150,7 +151,12 @@ func (a *Adapter) request(ctx context.Context, p *interactionPayload) (*bot.Requ
 // AckAfter, else defers the answer and completes it when done; further
 // messages follow through the outbox.
 func (a *Adapter) answer(ctx context.Context, p *interactionPayload) {
+	// Discord's three seconds run from when it made the interaction,
+	// which its id tells: one replayed after a resume may be old already.
 	received := time.Now()
+	if made := snowflakeTime(p.ID); !made.IsZero() && made.Before(received) {
+		received = made
+	}
 	log := a.log.With("interaction_id", p.ID, "channel_id", p.ChannelID, "user_id", p.user().ID)
 	component := p.Type == discordgo.InteractionMessageComponent
 	results := make(chan []*bot.Message, 1)
@@ -402,4 +408,17 @@ func (a *Adapter) checkChat(ctx context.Context, p *interactionPayload, req *bot
 	}
 	a.log.Info("chat active again: the bot may post there", "chat_id", req.ChatID, "was", chat.Inactive)
 	return ""
+}
+
+// discordEpoch is the first millisecond of 2015, where snowflakes count
+// from.
+const discordEpoch = 1420070400000
+
+// snowflakeTime returns when Discord made the object with id, or zero.
+func snowflakeTime(id string) time.Time {
+	n, err := strconv.ParseUint(id, 10, 64)
+	if err != nil || n == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(int64(n>>22) + discordEpoch)
 }

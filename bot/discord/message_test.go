@@ -308,3 +308,15 @@ func FuzzRenderMessage(f *testing.F) {
 func inCode(s string, i int) bool {
 	return strings.Count(s[:i], "`")%2 == 1
 }
+
+func TestSnowflakeTime(t *testing.T) {
+	// 175928847299117063 is the example of Discord's documentation:
+	// 2016-04-30 11:18:25.796 UTC.
+	want := time.Date(2016, 4, 30, 11, 18, 25, 796e6, time.UTC)
+	if got := snowflakeTime("175928847299117063"); !got.Equal(want) {
+		t.Errorf("snowflakeTime = %s, want %s", got.UTC(), want)
+	}
+	if !snowflakeTime("x").IsZero() || !snowflakeTime("").IsZero() {
+		t.Error("an id that is no snowflake has a time")
+	}
+}

@@ -284,7 +284,6 @@ func New(tb testing.TB, opts Options) *Server {
 	}
 	s := &Server{
 		Token: opts.Token, AppID: opts.AppID, tb: tb, opts: opts,
-		nextID:   1200000000000000000,
 		channels: map[string]*Channel{}, byID: map[string]*Message{}, nonces: map[string]*Message{},
 		interactions: map[string]*Interaction{},
 	}
@@ -475,9 +474,19 @@ func (s *Server) WaitMessages(tb testing.TB, channelID string, n int) []Message 
 	return out
 }
 
+// discordEpoch is the first millisecond of 2015, where snowflakes count
+// from.
+const discordEpoch = 1420070400000
+
+// newID returns a snowflake, as Discord makes them: the time in its top
+// 42 bits, so that ids grow with time and tell when they were made.
 func (s *Server) newID() string {
-	s.nextID++
-	return strconv.FormatUint(s.nextID, 10)
+	id := uint64(time.Now().UnixMilli()-discordEpoch) << 22
+	if id <= s.nextID {
+		id = s.nextID + 1
+	}
+	s.nextID = id
+	return strconv.FormatUint(id, 10)
 }
 
 func (s *Server) violate(format string, args ...any) {
