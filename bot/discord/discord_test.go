@@ -184,6 +184,10 @@ func newEnv(t *testing.T, o envOptions) *env {
 	})
 	if !o.noWaitReady {
 		fake.WaitReady(t)
+		// The adapter has its session once it has read READY.
+		fake.Eventually(t, 5*time.Second, "the adapter's session", func() bool {
+			return strings.Contains(logs.String(), "gateway session ready")
+		})
 	}
 	return e
 }

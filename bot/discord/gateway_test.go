@@ -63,6 +63,15 @@ func startGateway(t *testing.T, shard [2]int, opts ...func(*gateway)) *gatewayRu
 		}
 	})
 	fake.WaitReady(t)
+	// The client has a session once it has read READY.
+	fake.Eventually(t, 5*time.Second, "READY read", func() bool {
+		for _, e := range r.seen() {
+			if e == "READY" {
+				return true
+			}
+		}
+		return false
+	})
 	return r
 }
 
