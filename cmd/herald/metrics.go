@@ -16,7 +16,6 @@ type metrics struct {
 
 	fetchSeconds   *prometheus.HistogramVec
 	articles       prometheus.Counter
-	storiesCreated prometheus.Counter
 	digests        *prometheus.CounterVec
 	messagesSent   *prometheus.CounterVec
 	sendRetries    *prometheus.CounterVec
