@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -170,8 +171,11 @@ func (o *Outbox) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		if err := o.round(ctx, sendCtx); err != nil && ctx.Err() == nil {
+		if err := o.round(ctx, sendCtx, o.wake); err != nil && ctx.Err() == nil {
 			o.cfg.Logger.Error("outbox round failed", "err", err)
+		}
+		if ctx.Err() == nil && len(o.wake) > 0 {
+			continue // new messages arrived during the round
 		}
 		t := time.NewTimer(pollEvery)
 		select {
@@ -188,8 +192,15 @@ func (o *Outbox) Run(ctx context.Context) error {
 // Flush sends every due message once and returns when done: for the CLI
 // and tests, which do not run a loop.
 func (o *Outbox) Flush(ctx context.Context) error {
-	return o.round(ctx, ctx)
+	return o.round(ctx, ctx, nil)
 }
+
+// restartAfter is how long a round runs before new messages may end it
+// early.
+const restartAfter = time.Second
+
+// KindReply is the outbox Kind of a message that answers a command.
+const KindReply = "reply"
 
 // maxLimiterWait is the longest a round waits for a chat's token bucket
 // before leaving the chat to the next round.
@@ -203,7 +214,12 @@ const maxLimiterWait = 5 * time.Second
 //
 // One send at a time is deliberate: if the process dies between a send
 // and its mark, at most that one part can be sent again.
-func (o *Outbox) round(ctx, sendCtx context.Context) error {
+//
+// Chats whose next part answers a command go first, and when wake signals
+// new messages the round ends early (at most once per restartAfter), so a
+// reply does not wait behind a morning's digests to a thousand chats.
+func (o *Outbox) round(ctx, sendCtx context.Context, wake <-chan struct{}) error {
+	start := time.Now()
 	// Only platforms this process can send to: the others' messages wait
 	// for a process that has their adapter.
 	var order []string
@@ -221,6 +237,17 @@ func (o *Outbox) round(ctx, sendCtx context.Context) error {
 			queues[k] = append(queues[k], m)
 		}
 	}
+	// Replies first; otherwise oldest first, as listed.
+	slices.SortStableFunc(order, func(a, b string) int {
+		ra, rb := queues[a][0].Kind == KindReply, queues[b][0].Kind == KindReply
+		switch {
+		case ra && !rb:
+			return -1
+		case rb && !ra:
+			return 1
+		}
+		return 0
+	})
 	for len(order) > 0 && ctx.Err() == nil {
 		sent := false
 		wait := maxLimiterWait
@@ -228,6 +255,9 @@ func (o *Outbox) round(ctx, sendCtx context.Context) error {
 		for _, k := range order {
 			if ctx.Err() != nil {
 				return nil // stop taking work
+			}
+			if wake != nil && len(wake) > 0 && time.Since(start) > restartAfter {
+				return nil // start again with the new messages in view
 			}
 			q := queues[k]
 			m := q[0]

@@ -246,3 +246,19 @@ func TestOutboxInterleavesChats(t *testing.T) {
 		t.Errorf("sent %q, want the chats in turns with each chat's parts in order", got)
 	}
 }
+
+// TestOutboxRepliesFirst: an answer to a command does not wait behind
+// digests to other chats.
+func TestOutboxRepliesFirst(t *testing.T) {
+	e := newOutboxEnv(t, nil)
+	e.enqueue(t, "1", "digest-a")
+	e.enqueue(t, "2", "digest-b")
+	if err := e.ob.Enqueue(context.Background(), []*digest.OutboxMessage{{Key: "reply/x", Platform: "telegram", ChatID: "-100",
+		Kind: bot.KindReply, Payload: []byte("answer")}}); err != nil {
+		t.Fatal(err)
+	}
+	e.flush(t)
+	if got := strings.Join(e.sender.sent, " "); !strings.HasPrefix(got, "-100:answer ") {
+		t.Errorf("sent %q, want the reply first", got)
+	}
+}

@@ -327,7 +327,7 @@ func (a *Adapter) enqueue(ctx context.Context, p *interactionPayload, req *bot.R
 		msgs = append(msgs, &digest.OutboxMessage{
 			Key:      fmt.Sprintf("reply/discord/%s/%d", p.ID, i+1),
 			Platform: digest.PlatformDiscord, ChatID: chatID, ThreadID: threadID,
-			Part: i + 1, Parts: len(parts), Kind: "reply", Payload: raw,
+			Part: i + 1, Parts: len(parts), Kind: bot.KindReply, Payload: raw,
 		})
 	}
 	return a.cfg.Outbox.Enqueue(context.WithoutCancel(ctx), msgs)

@@ -527,7 +527,7 @@ func (a *Adapter) deliver(ctx context.Context, req *bot.Request, key string, msg
 	for i, b := range bodies {
 		out[i] = &digest.OutboxMessage{
 			Key: fmt.Sprintf("%s/%d", key, i+1), Platform: digest.PlatformTelegram, ChatID: req.ChatID, ThreadID: req.ThreadID,
-			Part: i + 1, Parts: len(bodies), Kind: "reply", Payload: b,
+			Part: i + 1, Parts: len(bodies), Kind: bot.KindReply, Payload: b,
 		}
 	}
 	if a.cfg.Outbox == nil {
