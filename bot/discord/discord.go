@@ -53,6 +53,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
@@ -128,7 +129,13 @@ type Adapter struct {
 
 	handlers sync.WaitGroup
 	slots    chan struct{}
+
+	connected atomic.Bool // a gateway session is ready or resumed
 }
+
+// Ready reports whether the gateway session is up: the adapter receives
+// interactions. It is false before the first READY and while reconnecting.
+func (a *Adapter) Ready() bool { return a.connected.Load() }
 
 var (
 	_ bot.Sender   = (*Adapter)(nil)
@@ -218,7 +225,13 @@ func (a *Adapter) Run(ctx context.Context) error {
 	g := &gateway{
 		api: a.api, token: a.cfg.Token, intents: intents, shard: [2]int{a.cfg.ShardID, a.cfg.ShardCount},
 		log: a.log, dialer: a.dialer,
-		onDispatch: func(typ string, data json.RawMessage) { a.dispatch(ctx, typ, data) },
+		onDispatch: func(typ string, data json.RawMessage) {
+			if typ == "READY" || typ == "RESUMED" {
+				a.connected.Store(true)
+			}
+			a.dispatch(ctx, typ, data)
+		},
+		onDisconnect: func() { a.connected.Store(false) },
 	}
 	err = g.run(ctx)
 	a.handlers.Wait()

@@ -176,6 +176,9 @@ func newEnv(t *testing.T, o envOptions) *env {
 		defer close(obDone)
 		ob.Run(ctx)
 	}()
+	if ad.Ready() {
+		t.Fatal("Ready before Run")
+	}
 	go func() { e.runErr <- ad.Run(ctx) }()
 	t.Cleanup(func() {
 		e.shutdown()
@@ -186,7 +189,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 		fake.WaitReady(t)
 		// The adapter has its session once it has read READY.
 		fake.Eventually(t, 5*time.Second, "the adapter's session", func() bool {
-			return strings.Contains(logs.String(), "gateway session ready")
+			return strings.Contains(logs.String(), "gateway session ready") && ad.Ready()
 		})
 	}
 	return e

@@ -64,6 +64,8 @@ type gateway struct {
 	// onDispatch receives every dispatch (READY and RESUMED included),
 	// in order, on the reading goroutine: it must not block for long.
 	onDispatch func(typ string, data json.RawMessage)
+	// onDisconnect, if set, is called whenever a connection ends.
+	onDisconnect func()
 
 	// identifyEvery is the least time between two identifies (Discord
 	// allows one per 5 seconds) and invalidWait the wait after an invalid
@@ -110,6 +112,9 @@ func (g *gateway) run(ctx context.Context) error {
 		}
 		started := time.Now()
 		established, err := g.connect(ctx)
+		if g.onDisconnect != nil {
+			g.onDisconnect()
+		}
 		if ctx.Err() != nil {
 			return nil
 		}

@@ -39,7 +39,7 @@ func (a *app) platforms(cfg config.Config, st digest.Store, b *bot.Bot, outbox *
 			return nil, err
 		}
 		outbox.Register(digest.PlatformDiscord, dc, discord.Limits())
-		out = append(out, platform{name: digest.PlatformDiscord, renderer: dc, run: dc.Run})
+		out = append(out, platform{name: digest.PlatformDiscord, renderer: dc, run: dc.Run, ready: dc.Ready})
 	}
 	return out, nil
 }
