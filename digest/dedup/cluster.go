@@ -274,6 +274,7 @@ func (c *Clusterer) Restore(d Doc, storyID int64) {
 		s = c.ix.newStory(storyID)
 	}
 	slot := c.ix.insert(&d, t, canon, f, s)
+	s.recent = s.recent[:0] // restoring decides nothing
 	c.link(slot, cands)
 }
 

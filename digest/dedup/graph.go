@@ -318,6 +318,13 @@ func (c *Clusterer) addGroup(docs []Doc) []Result {
 			}
 		}
 	}
+	for i := range docs {
+		if inserted[i] {
+			if s := ix.slots[slots[i]].story; s != nil {
+				s.recent = s.recent[:0]
+			}
+		}
+	}
 	for _, s := range fresh {
 		s.fresh = false
 	}
@@ -474,10 +481,7 @@ func (c *Clusterer) agglomerate(fresh []*story) []digest.StoryMerge {
 		// threshold before and is further below now.
 		seen := append(c.seen[:0], x)
 		defer func() { c.seen = seen[:0] }()
-		for _, m := range x.members {
-			if ix.slots[m].group != ix.group {
-				continue
-			}
+		for _, m := range x.recent {
 			for _, ed := range ix.slots[m].adj {
 				if !ix.live(ed.slot, ed.gen) {
 					continue
@@ -554,8 +558,8 @@ func (c *Clusterer) agglomerate(fresh []*story) []digest.StoryMerge {
 func (c *Clusterer) bridge(x, y *story) int64 {
 	var id int64
 	for _, s := range []*story{x, y} {
-		for _, m := range s.members {
-			if e := &c.ix.slots[m]; e.group == c.ix.group && (id == 0 || e.id < id) {
+		for _, m := range s.recent {
+			if e := &c.ix.slots[m]; id == 0 || e.id < id {
 				id = e.id
 			}
 		}
@@ -565,17 +569,20 @@ func (c *Clusterer) bridge(x, y *story) int64 {
 
 // merge moves every member of from into into and forgets from.
 func (c *Clusterer) merge(from, into *story) {
-	for _, slot := range from.members {
-		c.ix.slots[slot].story = into
+	for i, slot := range from.members {
+		e := &c.ix.slots[slot]
+		e.story = into
+		e.pos = int32(len(into.members) + i)
 	}
 	into.members = append(into.members, from.members...)
+	into.recent = append(into.recent, from.recent...)
 	if from.active && !into.active {
 		into.active = true
 		c.activated = append(c.activated, into)
 	}
 	into.version = c.ix.stamp()
 	from.version = c.ix.stamp()
-	from.members = nil
+	from.members, from.recent = nil, nil
 	delete(c.ix.stories, from.id)
 }
 

@@ -104,12 +104,14 @@ type docEntry struct {
 	nn     []neighbor // nearest neighbours, most similar first
 	adj    []edge     // every article linked to this one by a neighbour relation
 	group  uint64     // the group it arrived in
+	pos    int32      // index in story.members
 }
 
 // story is a group of indexed articles.
 type story struct {
 	id      int64
-	members []uint32 // slots
+	members []uint32 // slots; each member's docEntry.pos is its index here
+	recent  []uint32 // members that arrived in the group being clustered
 	version uint64   // a stamp that changes whenever members change
 	fresh   bool     // founded in the group being clustered
 	active  bool     // has members from the group being clustered
@@ -427,7 +429,9 @@ func (ix *index) insert(d *Doc, t int64, canon string, f features, s *story) uin
 	if f.content != 0 {
 		ix.content[f.content] = slot
 	}
+	e.pos = int32(len(s.members))
 	s.members = append(s.members, slot)
+	s.recent = append(s.recent, slot)
 	s.version = ix.stamp()
 	ix.expiry.push(expiryItem{time: t, slot: slot, gen: gen})
 	return slot
@@ -483,12 +487,11 @@ func (ix *index) evict(slot uint32) {
 	}
 	ix.unlinkAll(slot)
 	s := e.story
-	for i, m := range s.members {
-		if m == slot {
-			s.members = append(s.members[:i], s.members[i+1:]...)
-			break
-		}
-	}
+	last := len(s.members) - 1
+	moved := s.members[last]
+	s.members[e.pos] = moved
+	ix.slots[moved].pos = e.pos
+	s.members = s.members[:last]
 	s.version = ix.stamp()
 	if len(s.members) == 0 {
 		delete(ix.stories, s.id)
