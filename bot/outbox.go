@@ -256,7 +256,7 @@ func (o *Outbox) round(ctx, sendCtx context.Context, wake <-chan struct{}) error
 			if ctx.Err() != nil {
 				return nil // stop taking work
 			}
-			if wake != nil && len(wake) > 0 && time.Since(start) > restartAfter {
+			if len(wake) > 0 && time.Since(start) > restartAfter {
 				return nil // start again with the new messages in view
 			}
 			q := queues[k]
