@@ -30,6 +30,33 @@ type opmlOutline struct {
 	Outlines []opmlOutline `xml:"outline"`
 }
 
+// UnmarshalXML reads an outline accepting the attribute spellings found in
+// the wild (xmlUrl, xmlURL, xmlurl; htmlUrl likewise): exporters differ.
+func (o *opmlOutline) UnmarshalXML(d *xml.Decoder, start xml.StartElement) error {
+	for _, a := range start.Attr {
+		switch strings.ToLower(a.Name.Local) {
+		case "text":
+			o.Text = a.Value
+		case "title":
+			o.Title = a.Value
+		case "type":
+			o.Type = a.Value
+		case "xmlurl":
+			o.XMLURL = a.Value
+		case "htmlurl":
+			o.HTMLURL = a.Value
+		}
+	}
+	var inner struct {
+		Outlines []opmlOutline `xml:"outline"`
+	}
+	if err := d.DecodeElement(&inner, &start); err != nil {
+		return err
+	}
+	o.Outlines = inner.Outlines
+	return nil
+}
+
 // WriteOPML writes feeds as a valid OPML 2.0 subscription list.
 func WriteOPML(w io.Writer, title string, feeds []*Feed, now time.Time) error {
 	doc := opmlDoc{Version: "2.0", Head: opmlHead{Title: title, DateCreated: now.UTC().Format(time.RFC1123Z)}}

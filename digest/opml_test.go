@@ -34,12 +34,14 @@ func TestOPMLRoundTrip(t *testing.T) {
 func TestParseOPMLNestedAndInvalid(t *testing.T) {
 	doc := `<?xml version="1.0"?><opml version="1.0"><head/><body>
 	<outline text="Tech"><outline text="One" xmlUrl=" https://one.example/feed "/><outline text="no url"/></outline>
-	<outline title="Two" xmlUrl="https://two.example/rss"/></body></opml>`
+	<outline title="Two" xmlUrl="https://two.example/rss"/>
+	<outline text="Three" xmlURL="https://three.example/rss"/><outline text="Four" xmlurl="https://four.example/rss"/></body></opml>`
 	got, err := digest.ParseOPML(strings.NewReader(doc))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 2 || got[0].URL != "https://one.example/feed" || got[1].Title != "Two" {
+	if len(got) != 4 || got[0].URL != "https://one.example/feed" || got[1].Title != "Two" ||
+		got[2].URL != "https://three.example/rss" || got[3].URL != "https://four.example/rss" {
 		t.Errorf("nested = %+v", got)
 	}
 	for _, bad := range []string{"", "<html><body>hi</body></html>", "<opml><body><outline"} {
