@@ -372,9 +372,9 @@ func TestWindowBoundsMemory(t *testing.T) {
 	if n := len(c.ix.slots); n > 400 {
 		t.Errorf("%d slots allocated for a window of 361", n)
 	}
-	for _, e := range c.ix.terms {
+	c.ix.terms.each(func(_ uint64, e *termEntry) {
 		if n := len(e.post.active()); n > c.Len() {
 			t.Fatalf("a posting list holds %d articles, more than the window", n)
 		}
-	}
+	})
 }

@@ -113,7 +113,7 @@ func (c *Clusterer) explain(slotA, slotB uint32) Explanation {
 			id := a.f.terms[i]
 			dot := float64(a.f.weights[i]) * float64(b.f.weights[j])
 			kind, text := "word", ""
-			if e, ok := c.ix.terms[id]; ok {
+			if e, ok := c.ix.terms.get(id); ok {
 				text = e.name
 				switch e.kind {
 				case termName:

@@ -119,7 +119,7 @@ type story struct {
 
 // index is the state of a Clusterer.
 type index struct {
-	terms   map[uint64]*termEntry
+	terms   hashTable[*termEntry] // by term ID
 	bands   map[uint64]*postingList
 	ndocs   float64 // documents counted in df
 	slots   []docEntry
@@ -145,7 +145,6 @@ type index struct {
 }
 
 func (ix *index) init() {
-	ix.terms = make(map[uint64]*termEntry)
 	ix.bands = make(map[uint64]*postingList)
 	ix.byID = make(map[int64]uint32)
 	ix.keys = make(map[string]uint32)
@@ -182,13 +181,13 @@ func (ix *index) idf(e *termEntry) float64 {
 // observe counts one article containing a term and returns the term's
 // entry.
 func (ix *index) observe(id uint64, kind byte, text string, b []byte) *termEntry {
-	e, ok := ix.terms[id]
+	e, ok := ix.terms.get(id)
 	if !ok {
 		if b != nil {
 			text = string(b)
 		}
 		e = &termEntry{kind: kind, name: text}
-		ix.terms[id] = e
+		ix.terms.put(id, e)
 	}
 	e.df++
 	return e
@@ -198,11 +197,15 @@ func (ix *index) observe(id uint64, kind byte, text string, b []byte) *termEntry
 // longer counted or indexed.
 func (ix *index) halveDF() {
 	ix.ndocs /= 2
-	for id, e := range ix.terms {
+	var gone []uint64
+	ix.terms.each(func(id uint64, e *termEntry) {
 		e.df /= 2
 		if e.df < 0.5 && len(e.post.items) == 0 {
-			delete(ix.terms, id)
+			gone = append(gone, id)
 		}
+	})
+	for _, id := range gone {
+		ix.terms.del(id)
 	}
 }
 
@@ -463,7 +466,7 @@ func (ix *index) evict(slot uint32) {
 		id := e.f.terms[i]
 		te.post.remove(slot)
 		if len(te.post.items) == 0 && te.df < 0.5 {
-			delete(ix.terms, id)
+			ix.terms.del(id)
 		}
 	}
 	if e.f.shingle >= minShingles {

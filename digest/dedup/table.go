@@ -57,6 +57,51 @@ func (t *hashTable[V]) grow() {
 	}
 }
 
+// del removes h if present. Linear probing allows deleting without
+// tombstones: the entries after the hole that hash at or before it move
+// back.
+func (t *hashTable[V]) del(h uint64) {
+	if len(t.keys) == 0 {
+		return
+	}
+	mask := uint64(len(t.keys) - 1)
+	i := mix64(h) & mask
+	for t.keys[i] != h {
+		if t.keys[i] == 0 {
+			return
+		}
+		i = (i + 1) & mask
+	}
+	var zero V
+	for {
+		t.keys[i], t.vals[i] = 0, zero
+		j := i
+		for {
+			j = (j + 1) & mask
+			if t.keys[j] == 0 {
+				t.n--
+				return
+			}
+			// Move the entry at j back if its home is not in (i, j].
+			home := mix64(t.keys[j]) & mask
+			if (j > i && (home <= i || home > j)) || (j < i && home <= i && home > j) {
+				t.keys[i], t.vals[i] = t.keys[j], t.vals[j]
+				i = j
+				break
+			}
+		}
+	}
+}
+
+// each calls fn for every entry; fn must not change the table.
+func (t *hashTable[V]) each(fn func(h uint64, v V)) {
+	for i, k := range t.keys {
+		if k != 0 {
+			fn(k, t.vals[i])
+		}
+	}
+}
+
 func (t *hashTable[V]) reset() {
 	clear(t.keys)
 	clear(t.vals)
