@@ -10,25 +10,14 @@ import (
 	"time"
 )
 
-// syntheticStream builds n articles from the labelled dev set: copy r of
-// article i is published on day r at a position of the day set by a
-// shuffle, with a new ID and URL and light edits (a few words dropped from
-// the body, the headline sometimes shortened), so that the stream has the
-// vocabulary, lengths and story structure of real news but never repeats a
-// text exactly.
-func syntheticStream(tb testing.TB, n int) []Doc {
-	tb.Helper()
-	g := newStreamGen(tb)
-	out := make([]Doc, 0, n)
-	for len(out) < n {
-		out = append(out, g.next())
-	}
-	return out
-}
-
-// streamGen generates the synthetic stream one article at a time, so that
-// a benchmark need not hold the whole stream in memory (its live heap
-// would make every garbage collection slower, as no real caller's would).
+// streamGen generates a synthetic stream from the labelled dev set, one
+// article at a time: copy r of article i is published on day r at a
+// position of the day set by a shuffle, with a new ID and URL and light
+// edits (a few words dropped from the body, the headline sometimes
+// shortened). The stream has the vocabulary, lengths and story structure of
+// real news but never repeats a text exactly, and a benchmark need not hold
+// it in memory (its live heap would slow every garbage collection, as no
+// real caller's would).
 type streamGen struct {
 	ls    []labelled
 	r     *rand.Rand

@@ -12,18 +12,26 @@
 //     headline and body.
 //  2. Same text: a syndicated wire copy with small edits, recognised by the
 //     SimHash of its word 3-shingles.
-//  3. Same event: independent write-ups, recognised by a TF-IDF vector over
-//     headline, lead and body in which names, numbers and dates are terms of
-//     their own, decayed with the time between the articles. Each article
-//     links to its nearest neighbours, a link is as strong as the geometric
-//     mean of the cosine and the share of neighbours the two articles have
-//     in common, and two stories become one when the average link between
-//     their articles reaches the threshold (average-linkage agglomeration,
-//     run on each arrival over the stories it touches).
+//  3. Same event: independent write-ups. Each article is a TF-IDF vector
+//     over its headline, lead and first paragraphs in which names (runs
+//     of capitalised words) and numbers are terms of their own; the
+//     similarity of two articles is the cosine of their vectors, decayed
+//     with the time between them and scaled down when the weekdays,
+//     months and years they mention disagree. Each article links to its
+//     nearest neighbours, a link is as strong as the geometric mean of the
+//     similarity and the share of neighbours the two articles have in
+//     common, and two stories become one when the average link over all
+//     pairs of their articles reaches the threshold (average-linkage
+//     agglomeration, run on each arrival over the stories it touches).
 //
 // Shared neighbours are what separate look-alike events: two earthquakes on
 // one island or two emergency patches of one browser share many words, but
 // each article's nearest neighbours are reports of its own event.
+//
+// Articles that arrive at the same time (AddBatch) are clustered jointly:
+// all are linked first, then the strongest links merge first, so their
+// order does not matter. One at a time (Add), an article can only join or
+// bridge what came before it.
 //
 // Candidates always come from an index (an inverted index of terms and
 // SimHash bands), never from a scan of all stories, and a time window
@@ -81,8 +89,10 @@ type Options struct {
 	// Neighbors is the number of nearest neighbours each article keeps.
 	Neighbors int
 
-	// MinSimilarity is the smallest time-decayed cosine that makes two
-	// articles neighbours at all.
+	// MinSimilarity is the smallest similarity (cosine with the time and
+	// date factors applied) that makes two articles neighbours at all. It
+	// keeps a sparse window, where every article shares its few
+	// neighbours, from linking articles that merely share a topic.
 	MinSimilarity float64
 
 	// Now is the clock for articles without a time. Default time.Now.

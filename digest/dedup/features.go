@@ -10,11 +10,16 @@ import (
 )
 
 // Feature extraction: a document becomes
-//   - identity fingerprints (canonical URL, a hash of its normalised words),
-//   - a 64-bit SimHash of its word 3-shingles, for syndicated copies,
-//   - a sparse, L2-normalised TF-IDF vector of typed terms: word stems,
-//     names (capitalised words and pairs of them) and numbers, with title
-//     and lead words counting more than the rest of the body.
+//   - identity fingerprints (canonical URL, a hash of its normalised
+//     headline and body),
+//   - a 64-bit SimHash of the word 3-shingles of its body, for syndicated
+//     copies,
+//   - a sparse, L2-normalised TF-IDF vector of typed terms read from the
+//     headline, the summary and the first words of the body: word stems,
+//     names (runs of capitalised words: "Ingrid Holt", "Internet
+//     Explorer") and numbers, headline and lead words counting more,
+//   - the set of weekdays, months and years it mentions, which scales a
+//     similarity rather than making one.
 // Terms are identified by a 64-bit hash of their kind and text, so term
 // identifiers never need a shared dictionary and a restart reproduces them.
 
@@ -23,7 +28,6 @@ const (
 	termWord   = 'w'
 	termName   = 'e'
 	termNumber = 'n'
-	termDate   = 'd'
 )
 
 // dateWords maps the names of weekdays and months, and their usual
@@ -175,7 +179,6 @@ type features struct {
 	simhash uint64
 	shingle int    // number of shingles behind simhash
 	content uint64 // hash of the normalised words; 0 when too short
-	words   int    // number of tokens read
 }
 
 // termCount accumulates a term's weighted frequency while a document is read.
@@ -346,9 +349,11 @@ func (x *extractor) isName(i int, s surface) bool {
 	return ok
 }
 
-// extract computes the features of d, reading document frequencies from idf
-// (which must include d itself) once the terms are known. The caller updates
-// document frequencies between the two steps through observe.
+// extract reads d and returns its fingerprints and dates, and its distinct
+// terms with their weighted counts, appended to buf. observe is called once
+// per distinct term to count it in the document frequencies and return its
+// index entry; vectorize turns the counts into weights once every article
+// arriving together has been counted.
 func (x *extractor) extract(d *Doc, w weighting, observe func(id uint64, kind byte, text string, b []byte) *termEntry, buf []termWeight) (features, []termWeight) {
 	english := x.read(d, w) == langEnglish
 	toks := x.tz.toks
@@ -464,7 +469,6 @@ func (x *extractor) extract(d *Doc, w weighting, observe func(id uint64, kind by
 	if runLen > 0 {
 		endRun()
 	}
-	f.words = len(toks)
 	if contentWords >= minContentTokens {
 		f.content = mix64(content)
 	}
@@ -491,11 +495,9 @@ type termWeight struct {
 	w    float64
 }
 
-// vectorize turns counted terms into the pruned, normalised vectors of f,
-// with idf giving each term's inverse document frequency. Dates get a
-// vector of their own: they say when, not what, so they adjust a similarity
-// (see dateFactor) instead of creating one between unrelated articles of
-// the same day.
+// vectorize turns counted terms into f's pruned, normalised TF-IDF vector:
+// weight (1 + ln tf) × idf, times the name or number boost, keeping the
+// maxTerms heaviest terms. idf gives a term's inverse document frequency.
 func vectorize(f *features, terms []termWeight, w weighting, maxTerms int, idf func(*termEntry) float64, keys *[]idIndex) {
 	var norm float64
 	for i := range terms {

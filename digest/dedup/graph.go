@@ -3,17 +3,17 @@ package dedup
 import (
 	"math"
 	"slices"
-	"sort"
 
 	"github.com/seed-c50b6fda/herald/digest"
 )
 
 // The neighbour graph. Every article keeps its Options.Neighbors most
-// similar articles (time-decayed cosine at least Options.MinSimilarity). Two
-// articles are linked when either is among the other's neighbours; the
-// strength of the link is
+// similar articles, similarity being the cosine of the two TF-IDF vectors
+// scaled by the time decay and by the agreement of the dates the articles
+// mention, and at least Options.MinSimilarity. Two articles are linked when
+// either is among the other's neighbours; the strength of the link is
 //
-//	link(a, b) = sqrt(cosine(a, b) × shared(a, b))
+//	link(a, b) = sqrt(similarity(a, b) × shared(a, b))
 //
 // where shared is the share of the two neighbourhoods (each including the
 // article itself) that they have in common. The cosine says how much two
@@ -584,11 +584,6 @@ func (c *Clusterer) merge(from, into *story) {
 	from.version = c.ix.stamp()
 	from.members, from.recent = nil, nil
 	delete(c.ix.stories, from.id)
-}
-
-// sortStories orders stories by ID.
-func sortStories(ss []*story) {
-	sort.Slice(ss, func(i, j int) bool { return ss[i].id < ss[j].id })
 }
 
 var debugMerge func(c *Clusterer, x, y *story, link float64)
