@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -281,4 +282,34 @@ func mustParseQuery(tb testing.TB, s string) *digest.Query {
 		tb.Fatal(err)
 	}
 	return q
+}
+
+func TestMergeSearchIndex(t *testing.T) {
+	db, f := openSearchDB(t)
+	ctx := context.Background()
+	// One SaveArticles call per article: one index segment each.
+	for i := range 60 {
+		saveSearchArticles(t, db, f.ID, fmt.Sprintf("quasar %d", i))
+	}
+	before := found(t, db, "quasar")
+	if _, err := db.MergeSearchIndex(ctx, 0); digest.ErrorCode(err) != digest.EINVALID {
+		t.Errorf("MergeSearchIndex(0): %v, want EINVALID", err)
+	}
+	calls := 0
+	for more := true; more; calls++ {
+		if calls > 100 {
+			t.Fatal("MergeSearchIndex never reports that it is done")
+		}
+		var err error
+		if more, err = db.MergeSearchIndex(ctx, 5); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if calls < 2 {
+		t.Errorf("merging 60 segments took %d call(s) of 5 pages, want several", calls)
+	}
+	checkIndex(t, db)
+	if after := found(t, db, "quasar"); !slices.Equal(after, before) || len(after) != 60 {
+		t.Errorf("after merging, quasar finds %d articles, want the same 60", len(after))
+	}
 }
