@@ -1,22 +1,28 @@
 package dedup
 
-// hashTable maps non-zero 64-bit hashes to values with open addressing.
-// Feature extraction looks up every token of every article; a Go map with
-// string keys spends most of that time hashing and comparing strings that
-// were already hashed once.
+// hashTable maps non-zero 64-bit hashes to values with open addressing
+// (linear probing). Feature extraction looks up every token of every
+// article; a Go map with string keys spends most of that time hashing and
+// comparing strings that were already hashed once. Keys and values sit
+// together, so a lookup usually touches one cache line.
 type hashTable[V any] struct {
-	keys []uint64 // 0 marks an empty cell
-	vals []V
-	n    int
+	cells []cell[V] // key 0 marks an empty cell
+	n     int
+}
+
+type cell[V any] struct {
+	key uint64
+	val V
 }
 
 func (t *hashTable[V]) get(h uint64) (V, bool) {
-	if len(t.keys) > 0 {
-		mask := uint64(len(t.keys) - 1)
+	if len(t.cells) > 0 {
+		mask := uint64(len(t.cells) - 1)
 		for i := mix64(h) & mask; ; i = (i + 1) & mask {
-			switch t.keys[i] {
+			c := &t.cells[i]
+			switch c.key {
 			case h:
-				return t.vals[i], true
+				return c.val, true
 			case 0:
 				var zero V
 				return zero, false
@@ -34,25 +40,24 @@ func (t *hashTable[V]) has(h uint64) bool {
 
 // put stores v under h, which must not be present yet.
 func (t *hashTable[V]) put(h uint64, v V) {
-	if 2*(t.n+1) > len(t.keys) {
+	if 2*(t.n+1) > len(t.cells) {
 		t.grow()
 	}
-	mask := uint64(len(t.keys) - 1)
+	mask := uint64(len(t.cells) - 1)
 	i := mix64(h) & mask
-	for t.keys[i] != 0 {
+	for t.cells[i].key != 0 {
 		i = (i + 1) & mask
 	}
-	t.keys[i], t.vals[i] = h, v
+	t.cells[i] = cell[V]{h, v}
 	t.n++
 }
 
 func (t *hashTable[V]) grow() {
-	keys, vals := t.keys, t.vals
-	size := max(64, 2*len(keys))
-	t.keys, t.vals, t.n = make([]uint64, size), make([]V, size), 0
-	for i, k := range keys {
-		if k != 0 {
-			t.put(k, vals[i])
+	old := t.cells
+	t.cells, t.n = make([]cell[V], max(64, 2*len(old))), 0
+	for _, c := range old {
+		if c.key != 0 {
+			t.put(c.key, c.val)
 		}
 	}
 }
@@ -61,31 +66,30 @@ func (t *hashTable[V]) grow() {
 // tombstones: the entries after the hole that hash at or before it move
 // back.
 func (t *hashTable[V]) del(h uint64) {
-	if len(t.keys) == 0 {
+	if len(t.cells) == 0 {
 		return
 	}
-	mask := uint64(len(t.keys) - 1)
+	mask := uint64(len(t.cells) - 1)
 	i := mix64(h) & mask
-	for t.keys[i] != h {
-		if t.keys[i] == 0 {
+	for t.cells[i].key != h {
+		if t.cells[i].key == 0 {
 			return
 		}
 		i = (i + 1) & mask
 	}
-	var zero V
 	for {
-		t.keys[i], t.vals[i] = 0, zero
+		t.cells[i] = cell[V]{}
 		j := i
 		for {
 			j = (j + 1) & mask
-			if t.keys[j] == 0 {
+			if t.cells[j].key == 0 {
 				t.n--
 				return
 			}
 			// Move the entry at j back if its home is not in (i, j].
-			home := mix64(t.keys[j]) & mask
+			home := mix64(t.cells[j].key) & mask
 			if (j > i && (home <= i || home > j)) || (j < i && home <= i && home > j) {
-				t.keys[i], t.vals[i] = t.keys[j], t.vals[j]
+				t.cells[i] = t.cells[j]
 				i = j
 				break
 			}
@@ -95,16 +99,15 @@ func (t *hashTable[V]) del(h uint64) {
 
 // each calls fn for every entry; fn must not change the table.
 func (t *hashTable[V]) each(fn func(h uint64, v V)) {
-	for i, k := range t.keys {
-		if k != 0 {
-			fn(k, t.vals[i])
+	for _, c := range t.cells {
+		if c.key != 0 {
+			fn(c.key, c.val)
 		}
 	}
 }
 
 func (t *hashTable[V]) reset() {
-	clear(t.keys)
-	clear(t.vals)
+	clear(t.cells)
 	t.n = 0
 }
 
