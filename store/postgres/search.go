@@ -1,0 +1,590 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/seed-c50b6fda/herald/digest"
+)
+
+// Search runs on the articles' search column (migration 0001): a tsvector
+// of title (weight A), summary (B), content (C) and source (D), computed by
+// PostgreSQL in the statement that writes the article, with a GIN index.
+//
+// Query words go through the same folding as articles' text
+// (herald_search_text, then the 'herald' text search configuration), one
+// phrase at a time; the server returns each phrase's lexemes and the
+// tsquery is assembled here from those lexemes, each quoted, joined by
+// operators the parsed query calls for. User text therefore never reaches
+// the tsquery parser as syntax. A phrase is lexemes joined by <->; OR is |,
+// AND is &, exclusions are & !; source: filters are phrases whose lexemes
+// carry the weight label D, so they match the source field only.
+//
+// Ranking: ts_rank_cd with the title weighted up (weights A 1, B 0.375,
+// C 0.125, D 0.125, the ratios of store/sqlite's bm25 weights), divided by
+// 1 + log(document length), times the recency boost of store/sqlite
+// (1 + h/(h+age), h = recencyHalfLife). Like store/sqlite it ranks at most
+// searchCandidates matches, the most recently stored ones that pass the
+// filters; since: and before: reach older ones.
+//
+// Paging is by offset over a snapshot: the cursor keeps the first page's
+// clock and highest article ID. Articles become visible in ID order (see
+// articleInsertLock), so later articles never shift the pages.
+
+// rankWeights are ts_rank_cd's weights of D, C, B and A: source, content,
+// summary and title.
+const rankWeights = "{0.125, 0.125, 0.375, 1.0}"
+
+// rankNormalization divides the rank by 1 + log(document length), so a
+// long article does not win by its length alone.
+const rankNormalization = 1
+
+// recencyHalfLife is the age at which the recency boost has fallen halfway.
+const recencyHalfLife = 48 * time.Hour
+
+// searchCandidates caps the matching articles one search ranks.
+const searchCandidates = 5000
+
+// Snippet sizes: a ts_headline fragment of at most snippetWords words, and
+// the start of the text (cut at a word) when the query has no words.
+const (
+	snippetWords = 24
+	snippetRunes = 200
+)
+
+// headlineOptions are ts_headline's options: one fragment around the
+// matches, marked with digest's markers.
+var headlineOptions = fmt.Sprintf("StartSel=%s, StopSel=%s, MaxWords=%d, MinWords=%d, ShortWord=0, MaxFragments=1",
+	digest.SnippetMatchStart, digest.SnippetMatchEnd, snippetWords, snippetWords/2)
+
+// Search implements digest.SearchStore.
+func (db *DB) Search(ctx context.Context, req digest.SearchRequest) (*digest.SearchPage, error) {
+	q, err := digest.ParseQuery(req.Query)
+	if err != nil {
+		return nil, err
+	}
+	limit := req.Limit
+	switch {
+	case limit < 0:
+		return nil, digest.Errorf(digest.EINVALID, "the number of results must not be negative, got %d", limit)
+	case limit == 0:
+		limit = digest.DefaultSearchLimit
+	case limit > digest.MaxSearchLimit:
+		limit = digest.MaxSearchLimit
+	}
+	var cur digest.SearchCursor
+	if req.Cursor != "" {
+		if cur, err = digest.DecodeSearchCursor(q, req.Cursor); err != nil {
+			return nil, err
+		}
+	} else {
+		cur.Now = req.Now
+		if cur.Now.IsZero() {
+			cur.Now = db.now()
+		}
+		if err := db.pool.QueryRow(ctx, `SELECT coalesce(max(id), 0) FROM articles`).Scan(&cur.Snapshot); err != nil {
+			return nil, fmt.Errorf("search %q: %w", req.Query, err)
+		}
+	}
+	page, err := db.search(ctx, q, cur, limit, req.Location)
+	if err != nil {
+		return nil, wrap(err, "search %q", req.Query)
+	}
+	return page, nil
+}
+
+// tsQueries are the tsquery texts of one query. An empty text means no
+// condition; none means the query can match no article, because a phrase
+// it requires has no word the index keeps.
+type tsQueries struct {
+	none      bool
+	match     string // what an article must match: words, source:, and the exclusions
+	exclude   string // what it must not match, when match is empty (a query of filters only)
+	rank      string // the words, for ts_rank_cd
+	highlight string // every wanted phrase, for ts_headline
+}
+
+// lexemes maps a phrase (its words joined by spaces) to its lexemes, in
+// order, with their positions.
+type lexemes map[string][]lexeme
+
+type lexeme struct {
+	text string
+	pos  int
+}
+
+// queryPhrases returns every phrase of q, once each.
+func queryPhrases(q *digest.Query) []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(words []string) {
+		p := strings.Join(words, " ")
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	var walk func(e digest.Expr)
+	walk = func(e digest.Expr) {
+		if e.Kind == digest.ExprPhrase {
+			add(e.Words)
+		}
+		for _, a := range e.Args {
+			walk(a)
+		}
+		for _, a := range e.Not {
+			walk(a)
+		}
+	}
+	walk(q.Text)
+	for _, l := range [][][]string{q.Sources, q.ExcludeSources} {
+		for _, name := range l {
+			add(name)
+		}
+	}
+	return out
+}
+
+// normalize asks the server for the lexemes of each phrase: the same
+// folding and stemming the articles' text went through.
+func (db *DB) normalize(ctx context.Context, phrases []string) (lexemes, error) {
+	out := make(lexemes, len(phrases))
+	if len(phrases) == 0 {
+		return out, nil
+	}
+	rows, err := db.pool.Query(ctx, `SELECT p.phrase, v.lexeme, pos
+		FROM unnest($1::text[]) AS p(phrase)
+		CROSS JOIN LATERAL unnest(to_tsvector('herald', herald_search_text(p.phrase))) AS v(lexeme, positions, weights)
+		CROSS JOIN LATERAL unnest(v.positions) AS pos
+		ORDER BY p.phrase, pos`, phrases)
+	if err != nil {
+		return nil, fmt.Errorf("normalize query words: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var phrase string
+		var l lexeme
+		if err := rows.Scan(&phrase, &l.text, &l.pos); err != nil {
+			return nil, fmt.Errorf("normalize query words: %w", err)
+		}
+		out[phrase] = append(out[phrase], l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("normalize query words: %w", err)
+	}
+	return out, nil
+}
+
+// tsQuote writes a lexeme as a quoted tsquery operand: inside single
+// quotes, a quote is doubled and a backslash escaped, so any text stays
+// one operand.
+func tsQuote(lexeme string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `''`).Replace(lexeme) + "'"
+}
+
+// tsPhrase writes a phrase's lexemes as a tsquery phrase, each with the
+// weight label if one is given; ok is false for a phrase without lexemes.
+func tsPhrase(lex []lexeme, weight string) (s string, ok bool) {
+	if len(lex) == 0 {
+		return "", false
+	}
+	var b strings.Builder
+	b.WriteByte('(')
+	for i, l := range lex {
+		if i > 0 {
+			if d := l.pos - lex[i-1].pos; d == 1 {
+				b.WriteString(" <-> ")
+			} else {
+				fmt.Fprintf(&b, " <%d> ", max(d, 0))
+			}
+		}
+		b.WriteString(tsQuote(l.text))
+		if weight != "" {
+			b.WriteString(":" + weight)
+		}
+	}
+	b.WriteByte(')')
+	return b.String(), true
+}
+
+// tsBuilder turns a parsed query into tsquery text.
+type tsBuilder struct {
+	lex lexemes
+}
+
+// expr writes e; ok is false when e can match nothing. With positive, the
+// exclusions inside e are left out (for ranking and highlighting).
+func (t tsBuilder) expr(e digest.Expr, positive bool) (string, bool) {
+	switch e.Kind {
+	case digest.ExprPhrase:
+		return tsPhrase(t.lex[strings.Join(e.Words, " ")], "")
+	case digest.ExprOr:
+		var alts []string
+		for _, a := range e.Args {
+			if s, ok := t.expr(a, positive); ok {
+				alts = append(alts, s)
+			}
+		}
+		return join(alts, " | ")
+	}
+	return t.and(e.Args, e.Not, positive)
+}
+
+// and writes args that must all match and nots that must not.
+func (t tsBuilder) and(args, nots []digest.Expr, positive bool) (string, bool) {
+	var parts []string
+	for _, a := range args {
+		s, ok := t.expr(a, positive)
+		if !ok {
+			return "", false
+		}
+		parts = append(parts, s)
+	}
+	if !positive {
+		for _, n := range nots {
+			// Excluding what can match nothing excludes nothing.
+			if s, ok := t.expr(n, false); ok {
+				parts = append(parts, "!"+s)
+			}
+		}
+	}
+	return join(parts, " & ")
+}
+
+// names writes source names as phrases of the source field, any of them.
+func (t tsBuilder) names(names [][]string) (string, bool) {
+	var alts []string
+	for _, n := range names {
+		if s, ok := tsPhrase(t.lex[strings.Join(n, " ")], "D"); ok {
+			alts = append(alts, s)
+		}
+	}
+	return join(alts, " | ")
+}
+
+// phrases writes every wanted phrase of e (none of its exclusions), any
+// of them.
+func (t tsBuilder) phrases(e digest.Expr, out []string) []string {
+	if e.Kind == digest.ExprPhrase {
+		if s, ok := tsPhrase(t.lex[strings.Join(e.Words, " ")], ""); ok {
+			out = append(out, s)
+		}
+	}
+	for _, a := range e.Args {
+		out = t.phrases(a, out)
+	}
+	return out
+}
+
+func join(parts []string, op string) (string, bool) {
+	switch len(parts) {
+	case 0:
+		return "", false
+	case 1:
+		return parts[0], true
+	}
+	return "(" + strings.Join(parts, op) + ")", true
+}
+
+// build returns the tsquery texts of q.
+func (t tsBuilder) build(q *digest.Query) tsQueries {
+	var out tsQueries
+	var pos []string
+	if q.HasWords() {
+		s, ok := t.and(q.Text.Args, nil, false)
+		if !ok {
+			return tsQueries{none: true}
+		}
+		pos = append(pos, s)
+		out.rank, _ = t.and(q.Text.Args, nil, true)
+		out.highlight, _ = join(t.phrases(q.Text, nil), " | ")
+	}
+	if len(q.Sources) > 0 {
+		s, ok := t.names(q.Sources)
+		if !ok {
+			return tsQueries{none: true}
+		}
+		pos = append(pos, s)
+	}
+	var neg []string
+	for _, n := range q.Text.Not {
+		if s, ok := t.expr(n, false); ok {
+			neg = append(neg, s)
+		}
+	}
+	if s, ok := t.names(q.ExcludeSources); ok {
+		neg = append(neg, s)
+	}
+	exclude, hasNeg := join(neg, " | ")
+	match, hasPos := join(pos, " & ")
+	switch {
+	case hasPos && hasNeg:
+		out.match = match + " & !" + exclude
+	case hasPos:
+		out.match = match
+	case hasNeg:
+		out.exclude = exclude
+	}
+	return out
+}
+
+// rankedStory is a story found by a search, with the article that
+// represents it.
+type rankedStory struct {
+	story, article int64
+}
+
+func (db *DB) search(ctx context.Context, q *digest.Query, cur digest.SearchCursor, limit int, loc *time.Location) (*digest.SearchPage, error) {
+	page := &digest.SearchPage{Hits: []digest.SearchHit{}}
+	var include, exclude []int64
+	if len(q.Feeds) > 0 || len(q.ExcludeFeeds) > 0 {
+		feeds, err := db.ListFeeds(ctx, digest.FeedFilter{})
+		if err != nil {
+			return nil, err
+		}
+		if include, exclude, err = q.ResolveFeeds(feeds); err != nil {
+			return nil, err
+		}
+	}
+	lex, err := db.normalize(ctx, queryPhrases(q))
+	if err != nil {
+		return nil, err
+	}
+	tsq := tsBuilder{lex: lex}.build(q)
+	if tsq.none {
+		return page, nil
+	}
+
+	// Candidates: the newest articles that pass every condition.
+	var w where
+	w.add("m.id <= ?", cur.Snapshot)
+	switch {
+	case tsq.match != "":
+		w.add("m.search @@ ?::tsquery", tsq.match)
+	case tsq.exclude != "":
+		w.add("NOT (m.search @@ ?::tsquery)", tsq.exclude)
+	}
+	since, before := q.Window(cur.Now, loc)
+	if !since.IsZero() {
+		w.add("m.published >= ?", since)
+	}
+	if !before.IsZero() {
+		w.add("m.published < ?", before)
+	}
+	if len(include) > 0 {
+		w.add("EXISTS (SELECT 1 FROM article_feeds x WHERE x.article_id = m.id AND x.feed_id = ANY(?))", include)
+	}
+	if len(exclude) > 0 {
+		w.add("NOT EXISTS (SELECT 1 FROM article_feeds x WHERE x.article_id = m.id AND x.feed_id = ANY(?))", exclude)
+	}
+	cand := `SELECT m.id, coalesce(m.story_id, m.id) AS story, m.published FROM articles m` + w.String() +
+		` ORDER BY m.id DESC LIMIT ` + w.arg(searchCandidates)
+
+	// Scores: relevance with a recency boost for words; for filters only,
+	// the newest first. The best article of each story stands for it.
+	var scored, order string
+	if q.HasWords() {
+		h := strconv.FormatFloat(recencyHalfLife.Seconds(), 'f', -1, 64)
+		scored = fmt.Sprintf(`SELECT c.id, c.story, c.published,
+				ts_rank_cd('%s', r.search, %s::tsquery, %d)::float8
+				* (1.0 + %s / (%s + greatest(extract(epoch FROM %s::timestamptz - c.published)::float8, 0))) AS score
+			FROM cand c JOIN articles r ON r.id = c.id`,
+			rankWeights, w.arg(tsq.rank), rankNormalization, h, h, w.arg(cur.Now))
+		order = "score DESC"
+	} else {
+		scored = `SELECT c.id, c.story, c.published, 0::float8 AS score FROM cand c`
+		order = "published DESC"
+	}
+	sql := `WITH cand AS (` + cand + `), scored AS (` + scored + `),
+		best AS (SELECT DISTINCT ON (story) story, id, score, published FROM scored ORDER BY story, ` + order + `, id DESC)
+		SELECT story, id FROM best ORDER BY ` + order + `, story DESC LIMIT ` + w.arg(limit+1) + ` OFFSET ` + w.arg(cur.Offset)
+	// Plan for these words and filters, not a generic plan cached for
+	// all: a common word and a rare one want different plans.
+	rows, err := db.pool.Query(ctx, sql, append([]any{pgx.QueryExecModeExec}, w.args...)...)
+	if err != nil {
+		return nil, err
+	}
+	ranked, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (rankedStory, error) {
+		var r rankedStory
+		err := row.Scan(&r.story, &r.article)
+		return r, err
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	if len(ranked) > limit {
+		ranked = ranked[:limit]
+		next := cur
+		next.Offset += limit
+		page.NextCursor = digest.EncodeSearchCursor(q, next)
+	}
+	if len(ranked) == 0 {
+		return page, nil
+	}
+	hits, err := db.searchHits(ctx, ranked)
+	if err != nil {
+		return nil, err
+	}
+	if tsq.highlight != "" {
+		if err := db.snippets(ctx, tsq.highlight, hits); err != nil {
+			return nil, err
+		}
+	}
+	page.Hits = hits
+	return page, nil
+}
+
+// searchHits loads what the hits show, in the order given.
+func (db *DB) searchHits(ctx context.Context, ranked []rankedStory) ([]digest.SearchHit, error) {
+	ids := make([]int64, len(ranked))
+	for i, r := range ranked {
+		ids[i] = r.article
+	}
+	// A story's sources are its members' outlets, counted once whatever
+	// their case, as digests count them.
+	rows, err := db.pool.Query(ctx, `SELECT a.id, a.title, a.url, a.source, a.published,
+			coalesce(f.name, ''), coalesce(f.title, ''), left(a.summary, $1), left(a.content, $1),
+			(SELECT count(DISTINCT lower((CASE WHEN s.source <> '' THEN s.source
+				ELSE coalesce(nullif(sf.name, ''), nullif(sf.title, ''), s.url) END) COLLATE herald_unicode))
+				FROM articles s LEFT JOIN feeds sf ON sf.id = s.feed_id WHERE s.story_id = a.story_id)
+		FROM articles a LEFT JOIN feeds f ON f.id = a.feed_id
+		WHERE a.id = ANY($2)`, snippetRunes*4, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	byID := make(map[int64]digest.SearchHit, len(ids))
+	for rows.Next() {
+		var h digest.SearchHit
+		var published pgtype.Timestamptz
+		var feedName, feedTitle, summary, content string
+		if err := rows.Scan(&h.ArticleID, &h.Title, &h.URL, &h.Source, &published, &feedName, &feedTitle,
+			&summary, &content, &h.Sources); err != nil {
+			return nil, err
+		}
+		h.Published = fromTS(published)
+		h.Source = hitSource(h.Source, feedName, feedTitle, h.URL)
+		h.Sources = max(h.Sources, 1)
+		h.Snippet = leadSnippet(summary, content)
+		byID[h.ArticleID] = h
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	hits := make([]digest.SearchHit, 0, len(ranked))
+	for _, r := range ranked {
+		h, ok := byID[r.article]
+		if !ok {
+			continue // deleted since it was ranked
+		}
+		h.StoryID = r.story
+		hits = append(hits, h)
+	}
+	return hits, nil
+}
+
+// headline is the SQL of a snippet of column col: ts_headline's fragment
+// of the text (markers removed, white space collapsed), with "…" where
+// the text goes on before or after it; punctuation that ends the text
+// after the fragment is kept.
+func headline(col string, maxRunes int) string {
+	return fmt.Sprintf(`(SELECT CASE WHEN p.at = 0 THEN h.marked ELSE
+			(CASE WHEN btrim(left(d.doc, p.at - 1)) <> '' THEN '…' ELSE '' END) || h.marked ||
+			(CASE WHEN t.tail = rest.after THEN rtrim(t.tail) ELSE '…' END) END
+		FROM (SELECT regexp_replace(translate(left(a.%[1]s, %[2]d), E'\x02\x03', ''), '\s+', ' ', 'g') AS doc) d,
+			LATERAL (SELECT ts_headline('herald', d.doc, $1::tsquery, $2) AS marked) h,
+			LATERAL (SELECT strpos(d.doc, translate(h.marked, E'\x02\x03', '')) AS at,
+				length(translate(h.marked, E'\x02\x03', '')) AS n) p,
+			LATERAL (SELECT substr(d.doc, p.at + p.n) AS after) rest,
+			LATERAL (SELECT substring(rest.after COLLATE herald_unicode FROM '^[^[:alnum:]]*') AS tail) t)`,
+		col, maxRunes)
+}
+
+// snippets replaces each hit's snippet with the text around its matched
+// words: from the summary if it holds a match, else from the content.
+func (db *DB) snippets(ctx context.Context, highlight string, hits []digest.SearchHit) error {
+	ids := make([]int64, len(hits))
+	for i, h := range hits {
+		ids[i] = h.ArticleID
+	}
+	rows, err := db.pool.Query(ctx, `SELECT a.id, `+headline("summary", 50000)+`, `+headline("content", 100000)+`
+		FROM articles a WHERE a.id = ANY($3)`, highlight, headlineOptions, ids)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	found := make(map[int64]string, len(hits))
+	for rows.Next() {
+		var id int64
+		var summary, content string
+		if err := rows.Scan(&id, &summary, &content); err != nil {
+			return err
+		}
+		switch {
+		case strings.Contains(summary, digest.SnippetMatchStart):
+			found[id] = summary
+		case strings.Contains(content, digest.SnippetMatchStart):
+			found[id] = content
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for i := range hits {
+		if s, ok := found[hits[i].ArticleID]; ok {
+			hits[i].Snippet = s
+		}
+	}
+	return nil
+}
+
+// hitSource is the outlet an article is shown under: its source, else its
+// feed's name or title, else its host.
+func hitSource(source, feedName, feedTitle, link string) string {
+	switch {
+	case source != "":
+		return source
+	case feedName != "":
+		return feedName
+	case feedTitle != "":
+		return feedTitle
+	}
+	if u, err := url.Parse(link); err == nil && u.Host != "" {
+		return strings.TrimPrefix(u.Host, "www.")
+	}
+	return "unknown source"
+}
+
+// leadSnippet is the start of the summary, or of the content when the
+// summary is empty, cut at a word after at most snippetRunes characters.
+func leadSnippet(summary, content string) string {
+	text := strings.TrimSpace(summary)
+	if text == "" {
+		text = strings.TrimSpace(content)
+	}
+	text = strings.Join(strings.Fields(text), " ")
+	// Marker characters in stored text would read as matches.
+	text = digest.PlainSnippet(text)
+	r := []rune(text)
+	if len(r) <= snippetRunes {
+		return text
+	}
+	cut := snippetRunes
+	for i := snippetRunes; i > snippetRunes*3/4; i-- {
+		if r[i] == ' ' {
+			cut = i
+			break
+		}
+	}
+	return strings.TrimSpace(string(r[:cut])) + "…"
+}
+
+var _ digest.SearchStore = (*DB)(nil)
