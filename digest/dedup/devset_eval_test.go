@@ -94,13 +94,13 @@ func TestDevSet(t *testing.T) {
 	if m.PairF1 < 0.93 {
 		t.Errorf("pairwise F1 %.4f, want at least 0.93", m.PairF1)
 	}
-	// The target is 0.95. The default options reach 0.945 (precision
-	// 0.990, recall 0.904); most of the missing recall is the time window:
+	// The target is 0.95. The default options reach 0.9455 (precision
+	// 0.992, recall 0.903); most of the missing recall is the time window:
 	// several gold stories span weeks or years, and with a 72-hour window
 	// the best possible BCubed F1 is 0.971. This floor catches
 	// regressions.
-	if m.BCubedF1 < 0.944 {
-		t.Errorf("BCubed F1 %.4f, want at least 0.944 (target 0.95)", m.BCubedF1)
+	if m.BCubedF1 < 0.945 {
+		t.Errorf("BCubed F1 %.4f, want at least 0.945 (target 0.95)", m.BCubedF1)
 	}
 	seeds := map[string]string{}
 	for i, l := range ls {
@@ -112,9 +112,9 @@ func TestDevSet(t *testing.T) {
 		t.Errorf("seed articles in stories %v, want both in one", seeds)
 	}
 	// The target is none. Three single articles still land with the
-	// look-alike event of their topic (a 2012 patch report with the 2008
-	// patch, a blog post quoting the other quake's magnitude, two
-	// headline-only heist reports); this bound catches anything more.
+	// look-alike event of their topic (a 2012 patch report among the 2008
+	// ones, a headline-only heist report, a report of a rumoured offer
+	// among those of the signing); this bound catches anything more.
 	if mixed := ecbMixes(ls, pred); len(mixed) > 3 {
 		t.Errorf("%d ECB+ topics mix their two events: %v", len(mixed), mixed)
 	}
