@@ -22,7 +22,10 @@ import (
 const articleInsertLock int64 = 0x2f9c_4e1a_7b3d_5a61
 
 const articleColumns = `a.id, a.key, coalesce(a.feed_id, 0), a.guid, a.url, a.title, a.summary, a.content,
-	a.author, a.image_url, a.language, a.source, a.published, a.first_seen, coalesce(a.story_id, 0)`
+	a.author, a.image_url, a.language, a.source, a.published, a.first_seen, coalesce(st.story_id, 0)`
+
+// articleFrom is what articleColumns read from.
+const articleFrom = ` FROM articles a LEFT JOIN article_stories st ON st.article_id = a.id`
 
 func scanArticle(row pgx.Row) (*digest.Article, error) {
 	var a digest.Article
@@ -197,7 +200,7 @@ func insertArticles(ctx context.Context, tx pgx.Tx, feedID int64, b *articleBatc
 
 // FindArticleByID implements digest.ArticleStore.
 func (db *DB) FindArticleByID(ctx context.Context, id int64) (*digest.Article, error) {
-	a, err := scanArticle(db.pool.QueryRow(ctx, `SELECT `+articleColumns+` FROM articles a WHERE a.id = $1`, id))
+	a, err := scanArticle(db.pool.QueryRow(ctx, `SELECT `+articleColumns+articleFrom+` WHERE a.id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, digest.Errorf(digest.ENOTFOUND, "article %d not found", id)
 	}
@@ -209,7 +212,7 @@ func (db *DB) FindArticleByID(ctx context.Context, id int64) (*digest.Article, e
 
 // FindArticleByKey implements digest.ArticleStore.
 func (db *DB) FindArticleByKey(ctx context.Context, key string) (*digest.Article, error) {
-	a, err := scanArticle(db.pool.QueryRow(ctx, `SELECT `+articleColumns+` FROM articles a WHERE a.key = $1`, key))
+	a, err := scanArticle(db.pool.QueryRow(ctx, `SELECT `+articleColumns+articleFrom+` WHERE a.key = $1`, key))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, digest.Errorf(digest.ENOTFOUND, "article %q not found", key)
 	}
@@ -232,7 +235,7 @@ func (db *DB) ListArticles(ctx context.Context, filter digest.ArticleFilter) ([]
 		w.add("a.id IN (SELECT article_id FROM article_feeds WHERE feed_id = ANY(?))", filter.FeedIDs)
 	}
 	if filter.StoryID != 0 {
-		w.add("a.story_id = ?", filter.StoryID)
+		w.add("st.story_id = ?", filter.StoryID)
 	}
 	if filter.URL != "" {
 		w.add("a.url = ?", filter.URL)
@@ -244,12 +247,12 @@ func (db *DB) ListArticles(ctx context.Context, filter digest.ArticleFilter) ([]
 		w.add("a.first_seen < ?", filter.Until)
 	}
 	if filter.Unassigned {
-		w.add("a.story_id IS NULL")
+		w.add("st.story_id IS NULL")
 	}
 	if filter.AfterID != 0 {
 		w.add("a.id > ?", filter.AfterID)
 	}
-	q := `SELECT ` + articleColumns + ` FROM articles a` + w.String() + " ORDER BY a.id"
+	q := `SELECT ` + articleColumns + articleFrom + w.String() + " ORDER BY a.id"
 	if filter.Limit > 0 {
 		q += fmt.Sprintf(" LIMIT %d", filter.Limit)
 	}

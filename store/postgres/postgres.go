@@ -41,6 +41,17 @@ const migrationLock int64 = 0x2f9c_4e1a_7b3d_5a60
 // function bodies bound at creation, used by the search migration).
 const minServerVersion = 140000
 
+// sessionDefaults are settings of Herald's sessions, unless the URL sets
+// them. Herald's statements are small; a parallel plan for one of them
+// (which PostgreSQL picks for a rare word on a small table, scanning every
+// row) or JIT compilation (100 ms and more, for a plan it thinks costly)
+// costs far more than it saves, and parallel workers taken by one search
+// are missing for the other replicas' statements.
+var sessionDefaults = map[string]string{
+	"max_parallel_workers_per_gather": "0",
+	"jit":                             "off",
+}
+
 // DB is a Herald store on a PostgreSQL database. It is safe for concurrent
 // use, also by several processes on the same database.
 type DB struct {
@@ -111,6 +122,11 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	}
 	cc := cfg.ConnConfig
 	name := fmt.Sprintf("postgres://%s@%s:%d/%s", cc.User, cc.Host, cc.Port, cc.Database)
+	for param, value := range sessionDefaults {
+		if _, set := cc.RuntimeParams[param]; !set {
+			cc.RuntimeParams[param] = value
+		}
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", name, err)

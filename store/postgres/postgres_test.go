@@ -1,4 +1,4 @@
-package postgres_test
+package postgres
 
 import (
 	"context"
@@ -15,7 +15,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/seed-c50b6fda/herald/digest"
-	"github.com/seed-c50b6fda/herald/store/postgres"
 	"github.com/seed-c50b6fda/herald/store/storetest"
 )
 
@@ -51,15 +50,22 @@ func admin(tb testing.TB, sql string, args ...any) {
 // every test gets a database of its own.
 func freshSchema(tb testing.TB) string {
 	tb.Helper()
+	_, u := newSchema(tb)
+	return u
+}
+
+// newSchema is freshSchema, also returning the schema's name.
+func newSchema(tb testing.TB) (schema, u string) {
+	tb.Helper()
 	base := serverURL(tb)
 	var b [6]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		tb.Fatal(err)
 	}
-	schema := "herald_test_" + hex.EncodeToString(b[:])
+	schema = "herald_test_" + hex.EncodeToString(b[:])
 	admin(tb, "CREATE SCHEMA "+schema)
-	tb.Cleanup(func() { admin(tb, "DROP SCHEMA "+schema+" CASCADE") })
-	return withSearchPath(tb, base, schema)
+	tb.Cleanup(func() { admin(tb, "DROP SCHEMA IF EXISTS "+schema+" CASCADE") })
+	return schema, withSearchPath(tb, base, schema)
 }
 
 func withSearchPath(tb testing.TB, base, schema string) string {
@@ -77,9 +83,9 @@ func withSearchPath(tb testing.TB, base, schema string) string {
 	return u.String()
 }
 
-func openURL(tb testing.TB, u string) *postgres.DB {
+func openURL(tb testing.TB, u string) *DB {
 	tb.Helper()
-	db, err := postgres.Open(context.Background(), u)
+	db, err := Open(context.Background(), u)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -101,8 +107,8 @@ func TestOpenMigratesAndReopens(t *testing.T) {
 	ctx := context.Background()
 	u := freshSchema(t)
 	db := openURL(t, u)
-	if v, err := db.Version(ctx); err != nil || v != postgres.SchemaVersion() {
-		t.Fatalf("version = %d, %v; want %d", v, err, postgres.SchemaVersion())
+	if v, err := db.Version(ctx); err != nil || v != SchemaVersion() {
+		t.Fatalf("version = %d, %v; want %d", v, err, SchemaVersion())
 	}
 	if err := db.CreateFeed(ctx, &digest.Feed{URL: "https://a.example/feed"}); err != nil {
 		t.Fatal(err)
@@ -122,12 +128,12 @@ func TestOpenConcurrently(t *testing.T) {
 	const replicas = 4
 	var wg sync.WaitGroup
 	errs := make([]error, replicas)
-	dbs := make([]*postgres.DB, replicas)
+	dbs := make([]*DB, replicas)
 	for i := range replicas {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			dbs[i], errs[i] = postgres.Open(context.Background(), u)
+			dbs[i], errs[i] = Open(context.Background(), u)
 		}()
 	}
 	wg.Wait()
@@ -137,7 +143,7 @@ func TestOpenConcurrently(t *testing.T) {
 			continue
 		}
 		defer dbs[i].Close()
-		if v, err := dbs[i].Version(context.Background()); err != nil || v != postgres.SchemaVersion() {
+		if v, err := dbs[i].Version(context.Background()); err != nil || v != SchemaVersion() {
 			t.Errorf("replica %d: version %d, %v", i, v, err)
 		}
 	}
@@ -151,8 +157,8 @@ func TestOpenConcurrently(t *testing.T) {
 	if err := conn.QueryRow(context.Background(), `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
-	if n != postgres.SchemaVersion() {
-		t.Errorf("schema_migrations has %d rows, want %d", n, postgres.SchemaVersion())
+	if n != SchemaVersion() {
+		t.Errorf("schema_migrations has %d rows, want %d", n, SchemaVersion())
 	}
 }
 
@@ -237,13 +243,13 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 			conn := connect(t, u)
 			tc.setup(t, u, conn)
 			// Pretend a newer Herald migrated this database.
-			newer := postgres.SchemaVersion() + 1
+			newer := SchemaVersion() + 1
 			if _, err := conn.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, 'from the future')`, newer); err != nil {
 				t.Fatal(err)
 			}
 			before := schemaState(t, conn)
 
-			db, err := postgres.Open(ctx, u)
+			db, err := Open(ctx, u)
 			if err == nil {
 				db.Close()
 				t.Fatal("Open accepted a database with a newer schema")
@@ -273,7 +279,7 @@ func TestOpenErrorsHideThePassword(t *testing.T) {
 	u.Host = "127.0.0.1:1" // nothing listens there
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	db, err := postgres.Open(ctx, u.String())
+	db, err := Open(ctx, u.String())
 	if err == nil {
 		db.Close()
 		t.Fatal("Open succeeded against a closed port")
@@ -282,7 +288,7 @@ func TestOpenErrorsHideThePassword(t *testing.T) {
 		t.Errorf("error shows the password: %v", err)
 	}
 	for _, bad := range []string{"postgres://nobody:s3cret-Passw0rd@[::1", "host=x password=s3cret-Passw0rd port=notaport"} {
-		_, err := postgres.Open(ctx, bad)
+		_, err := Open(ctx, bad)
 		if err == nil || strings.Contains(err.Error(), "s3cret") {
 			t.Errorf("Open(%q) = %v, want an error without the password", "…", err)
 		}

@@ -384,8 +384,13 @@ func (db *DB) search(ctx context.Context, q *digest.Query, cur digest.SearchCurs
 	if len(exclude) > 0 {
 		w.add("NOT EXISTS (SELECT 1 FROM article_feeds x WHERE x.article_id = m.id AND x.feed_id = ANY(?))", exclude)
 	}
-	cand := `SELECT m.id, coalesce(m.story_id, m.id) AS story, m.published FROM articles m` + w.String() +
-		` ORDER BY m.id DESC LIMIT ` + w.arg(searchCandidates)
+	cand := `SELECT m.id, m.published FROM articles m` + w.String() + ` ORDER BY m.id DESC LIMIT ` + w.arg(searchCandidates)
+	// Each candidate's story: itself until it is clustered. This and the
+	// rank below are subqueries by ID, so that they cost an index lookup
+	// per candidate however large the tables (a join could read them
+	// whole).
+	storied := `SELECT c.id, coalesce((SELECT st.story_id FROM article_stories st WHERE st.article_id = c.id), c.id) AS story,
+		c.published FROM cand c`
 
 	// Scores: relevance with a recency boost for words; for filters only,
 	// the newest first. The best article of each story stands for it.
@@ -393,16 +398,16 @@ func (db *DB) search(ctx context.Context, q *digest.Query, cur digest.SearchCurs
 	if q.HasWords() {
 		h := strconv.FormatFloat(recencyHalfLife.Seconds(), 'f', -1, 64)
 		scored = fmt.Sprintf(`SELECT c.id, c.story, c.published,
-				ts_rank_cd('%s', r.search, %s::tsquery, %d)::float8
+				(SELECT ts_rank_cd('%s', r.search, %s::tsquery, %d) FROM articles r WHERE r.id = c.id)::float8
 				* (1.0 + %s / (%s + greatest(extract(epoch FROM %s::timestamptz - c.published)::float8, 0))) AS score
-			FROM cand c JOIN articles r ON r.id = c.id`,
+			FROM storied c`,
 			rankWeights, w.arg(tsq.rank), rankNormalization, h, h, w.arg(cur.Now))
 		order = "score DESC"
 	} else {
-		scored = `SELECT c.id, c.story, c.published, 0::float8 AS score FROM cand c`
+		scored = `SELECT c.id, c.story, c.published, 0::float8 AS score FROM storied c`
 		order = "published DESC"
 	}
-	sql := `WITH cand AS (` + cand + `), scored AS (` + scored + `),
+	sql := `WITH cand AS (` + cand + `), storied AS (` + storied + `), scored AS (` + scored + `),
 		best AS (SELECT DISTINCT ON (story) story, id, score, published FROM scored ORDER BY story, ` + order + `, id DESC)
 		SELECT story, id FROM best ORDER BY ` + order + `, story DESC LIMIT ` + w.arg(limit+1) + ` OFFSET ` + w.arg(cur.Offset)
 	// Plan for these words and filters, not a generic plan cached for
@@ -454,8 +459,9 @@ func (db *DB) searchHits(ctx context.Context, ranked []rankedStory) ([]digest.Se
 			coalesce(f.name, ''), coalesce(f.title, ''), left(a.summary, $1), left(a.content, $1),
 			(SELECT count(DISTINCT lower((CASE WHEN s.source <> '' THEN s.source
 				ELSE coalesce(nullif(sf.name, ''), nullif(sf.title, ''), s.url) END) COLLATE herald_unicode))
-				FROM articles s LEFT JOIN feeds sf ON sf.id = s.feed_id WHERE s.story_id = a.story_id)
-		FROM articles a LEFT JOIN feeds f ON f.id = a.feed_id
+				FROM article_stories x JOIN articles s ON s.id = x.article_id LEFT JOIN feeds sf ON sf.id = s.feed_id
+				WHERE x.story_id = st.story_id)
+		FROM articles a LEFT JOIN feeds f ON f.id = a.feed_id LEFT JOIN article_stories st ON st.article_id = a.id
 		WHERE a.id = ANY($2)`, snippetRunes*4, ids)
 	if err != nil {
 		return nil, err
@@ -491,21 +497,51 @@ func (db *DB) searchHits(ctx context.Context, ranked []rankedStory) ([]digest.Se
 	return hits, nil
 }
 
-// headline is the SQL of a snippet of column col: ts_headline's fragment
-// of the text (markers removed, white space collapsed), with "…" where
-// the text goes on before or after it; punctuation that ends the text
-// after the fragment is kept.
-func headline(col string, maxRunes int) string {
-	return fmt.Sprintf(`(SELECT CASE WHEN p.at = 0 THEN h.marked ELSE
-			(CASE WHEN btrim(left(d.doc, p.at - 1)) <> '' THEN '…' ELSE '' END) || h.marked ||
-			(CASE WHEN t.tail = rest.after THEN rtrim(t.tail) ELSE '…' END) END
-		FROM (SELECT regexp_replace(translate(left(a.%[1]s, %[2]d), E'\x02\x03', ''), '\s+', ' ', 'g') AS doc) d,
-			LATERAL (SELECT ts_headline('herald', d.doc, $1::tsquery, $2) AS marked) h,
-			LATERAL (SELECT strpos(d.doc, translate(h.marked, E'\x02\x03', '')) AS at,
-				length(translate(h.marked, E'\x02\x03', '')) AS n) p,
-			LATERAL (SELECT substr(d.doc, p.at + p.n) AS after) rest,
-			LATERAL (SELECT substring(rest.after COLLATE herald_unicode FROM '^[^[:alnum:]]*') AS tail) t)`,
-		col, maxRunes)
+// headline is the SQL of a LATERAL subquery, named alias, that reads the
+// snippet of column col: ts_headline's fragment of the text (marker
+// characters removed from the text first); whether the text goes on before
+// it (lead); and what follows it up to the next word (tail), or NULL when
+// more words follow. The fragment is the text's own, white space included,
+// so strpos finds where it starts (found is false when it does not). Each
+// step is fenced with OFFSET 0 so that the planner computes it once
+// instead of copying the expression into every use.
+func headline(col string, maxRunes int, alias string) string {
+	return fmt.Sprintf(`LATERAL (SELECT h.marked, p.at > 0 AS found,
+			p.at > 1 AND btrim(left(d.doc, p.at - 1)) <> '' AS lead,
+			CASE WHEN length(t.tail) = length(r.after) THEN t.tail END AS tail
+		FROM (SELECT translate(left(a.%[1]s, %[2]d), E'\x02\x03', '') AS doc OFFSET 0) d,
+			LATERAL (SELECT ts_headline('herald', d.doc, $1::tsquery, $2) AS marked OFFSET 0) h,
+			LATERAL (SELECT translate(h.marked, E'\x02\x03', '') AS plain OFFSET 0) pl,
+			LATERAL (SELECT strpos(d.doc, pl.plain) AS at OFFSET 0) p,
+			LATERAL (SELECT substr(d.doc, p.at + length(pl.plain)) AS after OFFSET 0) r,
+			LATERAL (SELECT substring(r.after COLLATE herald_unicode FROM '^[^[:alnum:]]*') AS tail OFFSET 0) t
+		) %[3]s`, col, maxRunes, alias)
+}
+
+// fragment is a ts_headline fragment with what headline learnt about its
+// place in the text.
+type fragment struct {
+	marked      string
+	found, lead bool
+	tail        *string // nil when the text goes on after the fragment
+}
+
+// snippet writes the fragment with "…" where the text goes on, and the
+// punctuation that ends the text when it does not; white space collapses
+// to single spaces.
+func (f fragment) snippet() string {
+	s := f.marked
+	if f.found {
+		if f.lead {
+			s = "…" + s
+		}
+		if f.tail == nil {
+			s += "…"
+		} else {
+			s += strings.TrimSpace(*f.tail)
+		}
+	}
+	return strings.Join(strings.Fields(s), " ")
 }
 
 // snippets replaces each hit's snippet with the text around its matched
@@ -515,8 +551,9 @@ func (db *DB) snippets(ctx context.Context, highlight string, hits []digest.Sear
 	for i, h := range hits {
 		ids[i] = h.ArticleID
 	}
-	rows, err := db.pool.Query(ctx, `SELECT a.id, `+headline("summary", 50000)+`, `+headline("content", 100000)+`
-		FROM articles a WHERE a.id = ANY($3)`, highlight, headlineOptions, ids)
+	rows, err := db.pool.Query(ctx, `SELECT a.id, s.marked, s.found, s.lead, s.tail, c.marked, c.found, c.lead, c.tail
+		FROM articles a, `+headline("summary", 50000, "s")+`, `+headline("content", 100000, "c")+`
+		WHERE a.id = ANY($3)`, highlight, headlineOptions, ids)
 	if err != nil {
 		return err
 	}
@@ -524,15 +561,16 @@ func (db *DB) snippets(ctx context.Context, highlight string, hits []digest.Sear
 	found := make(map[int64]string, len(hits))
 	for rows.Next() {
 		var id int64
-		var summary, content string
-		if err := rows.Scan(&id, &summary, &content); err != nil {
+		var summary, content fragment
+		if err := rows.Scan(&id, &summary.marked, &summary.found, &summary.lead, &summary.tail,
+			&content.marked, &content.found, &content.lead, &content.tail); err != nil {
 			return err
 		}
 		switch {
-		case strings.Contains(summary, digest.SnippetMatchStart):
-			found[id] = summary
-		case strings.Contains(content, digest.SnippetMatchStart):
-			found[id] = content
+		case strings.Contains(summary.marked, digest.SnippetMatchStart):
+			found[id] = summary.snippet()
+		case strings.Contains(content.marked, digest.SnippetMatchStart):
+			found[id] = content.snippet()
 		}
 	}
 	if err := rows.Err(); err != nil {

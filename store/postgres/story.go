@@ -27,7 +27,9 @@ func (db *DB) AssignStories(ctx context.Context, assignments []digest.StoryAssig
 		// Lock the articles first, in ID order, so that two clusterers
 		// assigning overlapping batches queue instead of deadlocking, and
 		// so that a missing article is found before anything is written.
-		rows, err := tx.Query(ctx, `SELECT id FROM articles WHERE id = ANY($1) ORDER BY id FOR UPDATE`, articles)
+		// The articles must exist. (One deleted meanwhile fails the
+		// foreign key below.)
+		rows, err := tx.Query(ctx, `SELECT id FROM articles WHERE id = ANY($1) ORDER BY id`, articles)
 		if err != nil {
 			return err
 		}
@@ -50,12 +52,19 @@ func (db *DB) AssignStories(ctx context.Context, assignments []digest.StoryAssig
 		if err != nil {
 			return fmt.Errorf("create stories: %w", err)
 		}
-		// Assignments apply in order: of two for one article, the last wins.
-		_, err = tx.Exec(ctx, `UPDATE articles a SET story_id = t.story
-			FROM (SELECT DISTINCT ON (article) article, story
+		// Assignments apply in order: of two for one article, the last
+		// wins. Rows are written in article order, so that two clusterers
+		// with overlapping batches queue instead of deadlocking.
+		_, err = tx.Exec(ctx, `INSERT INTO article_stories (article_id, story_id)
+			SELECT article, story FROM (
+				SELECT DISTINCT ON (article) article, story
 				FROM unnest($1::bigint[], $2::bigint[]) WITH ORDINALITY AS u(article, story, n)
 				ORDER BY article, n DESC) t
-			WHERE a.id = t.article`, articles, stories)
+			ORDER BY article
+			ON CONFLICT (article_id) DO UPDATE SET story_id = excluded.story_id`, articles, stories)
+		if isForeignKey(err) && constraint(err) == "article_stories_article_id_fkey" {
+			return digest.Errorf(digest.ENOTFOUND, "an article of the assignments was deleted")
+		}
 		return err
 	})
 	return wrap(err, "assign stories")
@@ -95,7 +104,7 @@ func (db *DB) MergeStories(ctx context.Context, m digest.StoryMerge) error {
 				return digest.Errorf(digest.ENOTFOUND, "story %d not found", id)
 			}
 		}
-		if _, err := tx.Exec(ctx, `UPDATE articles SET story_id = $1 WHERE story_id = $2`, m.Into, m.From); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE article_stories SET story_id = $1 WHERE story_id = $2`, m.Into, m.From); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE stories SET created_at = least(created_at, $1), updated_at = greatest(updated_at, $2) WHERE id = $3`,
@@ -123,7 +132,7 @@ func (db *DB) MergeStories(ctx context.Context, m digest.StoryMerge) error {
 	return wrap(err, "merge story %d into %d", m.From, m.Into)
 }
 
-const storyColumns = `s.id, s.created_at, s.updated_at, (SELECT count(*) FROM articles a WHERE a.story_id = s.id)`
+const storyColumns = `s.id, s.created_at, s.updated_at, (SELECT count(*) FROM article_stories x WHERE x.story_id = s.id)`
 
 func scanStory(row pgx.Row) (*digest.Story, error) {
 	var s digest.Story
@@ -158,8 +167,8 @@ func (db *DB) ListStories(ctx context.Context, filter digest.StoryFilter) ([]*di
 		if len(filter.FeedIDs) == 0 {
 			return nil, nil
 		}
-		w.add(`EXISTS (SELECT 1 FROM articles a JOIN article_feeds af ON af.article_id = a.id
-			WHERE a.story_id = s.id AND af.feed_id = ANY(?))`, filter.FeedIDs)
+		w.add(`EXISTS (SELECT 1 FROM article_stories x JOIN article_feeds af ON af.article_id = x.article_id
+			WHERE x.story_id = s.id AND af.feed_id = ANY(?))`, filter.FeedIDs)
 	}
 	q := `SELECT ` + storyColumns + ` FROM stories s` + w.String() + " ORDER BY s.updated_at DESC, s.id DESC"
 	if filter.Limit > 0 {
