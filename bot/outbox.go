@@ -66,7 +66,7 @@ type OutboxConfig struct {
 	Senders map[string]Sender // by platform
 	Limits  map[string]Limits // by platform; a platform without limits is unlimited
 
-	MaxAttempts   int           // attempts before a message is marked failed: 12
+	MaxAttempts   int           // failed attempts before a message is marked failed (429s are none): 12
 	MaxBackoff    time.Duration // longest wait between attempts: 30m
 	ShutdownGrace time.Duration // in-flight sends may finish this long after Run's ctx ends: 10s
 
@@ -90,6 +90,9 @@ type Outbox struct {
 	global   map[string]*rate.Limiter
 	chats    map[string]*chatLimit
 	pausedTo map[string]time.Time // platform or platform/chat -> resume time
+	// throttled counts the 429s each pending message got in this
+	// process: they are in its Attempts but are no failures.
+	throttled map[int64]int
 }
 
 type chatLimit struct {
@@ -114,7 +117,7 @@ func NewOutbox(cfg OutboxConfig) *Outbox {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	o := &Outbox{wake: make(chan struct{}, 1), global: map[string]*rate.Limiter{},
-		chats: map[string]*chatLimit{}, pausedTo: map[string]time.Time{}}
+		chats: map[string]*chatLimit{}, pausedTo: map[string]time.Time{}, throttled: map[int64]int{}}
 	o.cfg = cfg
 	o.cfg.Senders, o.cfg.Limits = map[string]Sender{}, map[string]Limits{}
 	for p, s := range cfg.Senders {
@@ -345,6 +348,7 @@ func (o *Outbox) send(ctx context.Context, m *digest.OutboxMessage) bool {
 			log.Error("message sent but not marked sent; it may repeat once", "err", err)
 			return false
 		}
+		o.forget(m)
 		if o.cfg.OnSent != nil {
 			o.cfg.OnSent(m)
 		}
@@ -387,9 +391,15 @@ func (o *Outbox) send(ctx context.Context, m *digest.OutboxMessage) bool {
 		}
 		o.mu.Lock()
 		o.pausedTo[key] = now.Add(se.RetryAfter)
+		o.throttled[m.ID]++
 		o.mu.Unlock()
 		log.Warn("rate limited by platform", "retry_after", se.RetryAfter, "global", se.Global)
-		o.retryLater(store, log, m, err, se.RetryAfter)
+		// A 429 says when to try again, not that the message cannot be
+		// delivered: it is recorded, but it never makes the outbox give
+		// up, however long the platform throttles.
+		if merr := o.cfg.Store.MarkAttemptFailed(store, m.ID, err.Error(), now.Add(se.RetryAfter)); merr != nil {
+			log.Error("record failed attempt", "err", merr)
+		}
 		return false
 	default:
 		o.retryLater(store, log, m, err, 0)
@@ -427,20 +437,31 @@ func (o *Outbox) chatLimiter(platform, chat string) *chatLimit {
 // jittered exponential back-off when wait is zero; past MaxAttempts the
 // message is marked failed, which /status and the logs show.
 func (o *Outbox) retryLater(ctx context.Context, log *slog.Logger, m *digest.OutboxMessage, err error, wait time.Duration) {
-	if m.Attempts+1 >= o.cfg.MaxAttempts {
-		o.failForGood(ctx, log, m, fmt.Errorf("gave up after %d attempts: %w", m.Attempts+1, err))
+	o.mu.Lock()
+	failed := m.Attempts - o.throttled[m.ID] // 429s are no failures
+	o.mu.Unlock()
+	if failed+1 >= o.cfg.MaxAttempts {
+		o.failForGood(ctx, log, m, fmt.Errorf("gave up after %d attempts: %w", failed+1, err))
 		return
 	}
 	if wait <= 0 {
-		wait = Backoff(m.Attempts, o.cfg.MaxBackoff)
+		wait = Backoff(failed, o.cfg.MaxBackoff)
 	}
 	if merr := o.cfg.Store.MarkAttemptFailed(ctx, m.ID, err.Error(), o.cfg.Now().Add(wait)); merr != nil {
 		log.Error("record failed attempt", "err", merr)
 	}
-	log.Warn("send failed; will retry", "err", err, "attempt", m.Attempts+1, "retry_in", wait)
+	log.Warn("send failed; will retry", "err", err, "attempt", failed+1, "retry_in", wait)
+}
+
+// forget drops what the outbox remembers about a message that is done.
+func (o *Outbox) forget(m *digest.OutboxMessage) {
+	o.mu.Lock()
+	delete(o.throttled, m.ID)
+	o.mu.Unlock()
 }
 
 func (o *Outbox) failForGood(ctx context.Context, log *slog.Logger, m *digest.OutboxMessage, err error) {
+	o.forget(m)
 	if merr := o.cfg.Store.MarkAttemptFailed(ctx, m.ID, err.Error(), time.Time{}); merr != nil {
 		log.Error("record failed message", "err", merr)
 	}
