@@ -1,15 +1,22 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"path/filepath"
 	"testing"
+	"sync"
 	"time"
 
+	"github.com/seed-c50b6fda/herald/bot"
+	"github.com/seed-c50b6fda/herald/bot/telegram"
 	"github.com/seed-c50b6fda/herald/bot/telegram/telegramtest"
+	"github.com/seed-c50b6fda/herald/digest"
+	"github.com/seed-c50b6fda/herald/store/sqlite"
 )
 
 // loadResult is what one delivery of scheduled digests to many chats took.
@@ -105,4 +112,81 @@ func TestScheduledDigestsWithinTelegramLimits(t *testing.T) {
 	r := deliverToChats(t, 200, 7, 0)
 	t.Logf("%d messages: first after %s, last after %s; %s, %.2f times the %s Telegram's 30/s allows; %d answered 429",
 		r.messages, r.first.Round(time.Millisecond), r.total.Round(time.Millisecond), r, r.ratio(), r.minimum.Round(time.Millisecond), r.throttled)
+}
+
+// TestRateLimitedPartsAreNeverGivenUp checks, in process, the outbox and
+// the Telegram adapter as herald run wires them: a message Telegram
+// answers with 429 twenty times waits, however long, and is sent once
+// Telegram lets it through; the 429s do not count as failed attempts, so
+// neither do they make a later transient error give the message up.
+func TestRateLimitedPartsAreNeverGivenUp(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "herald.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	fake := telegramtest.NewServer(t)
+	const chat = 4242
+	fake.AddUser(chat, "Dee", "")
+	fake.AddPrivateChat(chat)
+	// One message an hour into the chat: every further send is a 429
+	// with retry_after 3600.
+	fake.EnforceLimits(telegramtest.Limits{PerChat: telegramtest.Limit{N: 1, Per: time.Hour}})
+
+	var mu sync.Mutex
+	now := time.Date(2026, 3, 29, 8, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	later := func(d time.Duration) { mu.Lock(); defer mu.Unlock(); now = now.Add(d) }
+	ob := bot.NewOutbox(bot.OutboxConfig{Store: st, MaxAttempts: 3, Now: clock})
+	tg, err := telegram.New(telegram.Config{Token: fake.Token, APIURL: fake.URL(), Bot: bot.New(bot.Deps{Store: st}), Outbox: ob})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ob.Register(digest.PlatformTelegram, tg, bot.Limits{})
+	var msgs []*digest.OutboxMessage
+	for i, text := range []string{"part one", "part two"} {
+		payload, _ := json.Marshal(telegram.Payload{Method: "sendMessage", Text: text})
+		msgs = append(msgs, &digest.OutboxMessage{Key: "digest/1/slot/" + text, Platform: digest.PlatformTelegram,
+			ChatID: "4242", Kind: "digest", Part: i + 1, Parts: 2, Payload: payload, CreatedAt: clock()})
+	}
+	if err := ob.Enqueue(ctx, msgs); err != nil {
+		t.Fatal(err)
+	}
+	status := func() *digest.OutboxMessage {
+		t.Helper()
+		all, err := st.ListOutbox(ctx, digest.OutboxFilter{ChatID: "4242"})
+		if err != nil || len(all) != 2 {
+			t.Fatalf("outbox: %v %v", all, err)
+		}
+		return all[1]
+	}
+	for range 20 {
+		if err := ob.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		later(time.Hour + time.Second)
+	}
+	if m := status(); m.Status != digest.OutboxPending || m.Attempts != 20 {
+		t.Fatalf("after 20 answers of 429: %s with %d attempts (%s); want pending with 20", m.Status, m.Attempts, m.LastError)
+	}
+	// Telegram lets messages through again but fails once on its side.
+	fake.EnforceLimits(telegramtest.Limits{})
+	fake.FailNext("sendMessage", http.StatusInternalServerError, "Internal Server Error")
+	if err := ob.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if m := status(); m.Status != digest.OutboxPending {
+		t.Fatalf("a 500 after 20 answers of 429 made the message %s (%s); one failure of 3 allowed must retry", m.Status, m.LastError)
+	}
+	later(time.Hour)
+	if err := ob.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if m := status(); m.Status != digest.OutboxSent {
+		t.Fatalf("after Telegram recovered: %s (%s)", m.Status, m.LastError)
+	}
+	if got := fake.Sent(chat); len(got) != 2 || got[0].Text != "part one" || got[1].Text != "part two" {
+		t.Errorf("the chat received %d messages, want part one and part two: %+v", len(got), got)
+	}
 }
