@@ -8,8 +8,8 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"path/filepath"
-	"testing"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/seed-c50b6fda/herald/bot"
