@@ -1,11 +1,13 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,11 +21,16 @@ import (
 //
 // Ranking: bm25 with the title weighted up, times a recency boost that
 // doubles the score of an article published now and fades with age
-// (1 + h/(h+age), h = recencyHalfLife). To keep a search fast whatever the
-// words, it ranks at most searchCandidates matching articles: the most
-// recently stored ones (after the filters). A word found in fewer articles
-// is ranked over all of them; for a very common word, narrow the search
-// with more words or since:/before:.
+// (1 + h/(h+age), h = recencyHalfLife); a story scores as its best article.
+// To keep a search fast whatever the words, it ranks at most
+// searchCandidates matching articles: the most recently stored ones that
+// pass the filters. A word found in fewer articles is ranked over all of
+// them; for a very common word, narrow the search with more words or
+// since:/before:. Three things keep the cost near that of FTS5 alone:
+// time filters become a range of article IDs (idRange); without filters
+// that need the article row, candidates are read best first and only until
+// no later one can reach the page (rankByRelevance); and an idle daemon
+// can merge the index segments that fast ingestion leaves (MergeSearchIndex).
 //
 // Paging is by offset over a snapshot: the cursor keeps the first page's
 // clock and highest article ID, so articles added while someone pages do
@@ -168,9 +175,10 @@ func ftsExpr(e digest.Expr) string {
 }
 
 // rankedStory is a story found by a search, with the article that
-// represents it.
+// represents it and its score.
 type rankedStory struct {
 	story, article int64
+	score          float64
 }
 
 func (db *DB) search(ctx context.Context, q *digest.Query, cur digest.SearchCursor, limit int, loc *time.Location) (*digest.SearchPage, error) {
@@ -208,20 +216,157 @@ func (db *DB) search(ctx context.Context, q *digest.Query, cur digest.SearchCurs
 		where = append(where, "NOT EXISTS (SELECT 1 FROM article_feeds x WHERE x.article_id = m.id AND x.feed_id IN ("+placeholders(len(exclude))+"))")
 		args = append(args, int64Args(exclude)...)
 	}
-	inFeeds := "EXISTS (SELECT 1 FROM article_feeds x WHERE x.article_id = m.id AND x.feed_id IN (" + placeholders(len(include)) + "))"
+	var ranked []rankedStory
 
-	// Candidates: the newest matching articles that pass the filters,
-	// scored. With words, the score is relevance with a recency boost;
-	// without, it is the publication time.
+	if q.HasWords() && len(where) == 0 && len(include) == 0 {
+		// Words and source: only, no filter that needs the article row.
+		ranked, err = db.rankByRelevance(ctx, m.full(), lo, hi, cur.Now, cur.Offset+limit+1)
+	} else {
+		ranked, err = db.rankFiltered(ctx, q, m, where, args, include, lo, hi, cur.Now, cur.Offset+limit+1)
+	}
+	if err != nil {
+		return nil, err
+	}
+	ranked = ranked[min(cur.Offset, len(ranked)):]
+
+	page := &digest.SearchPage{Hits: []digest.SearchHit{}}
+	if len(ranked) > limit {
+		ranked = ranked[:limit]
+		next := cur
+		next.Offset += limit
+		page.NextCursor = digest.EncodeSearchCursor(q, next)
+	}
+	if len(ranked) == 0 {
+		return page, nil
+	}
+	hits, err := db.searchHits(ctx, ranked)
+	if err != nil {
+		return nil, err
+	}
+	if q.HasWords() {
+		// The words alone: what the snippets mark, and less for FTS5 to
+		// evaluate again for each hit than the whole expression.
+		if err := db.snippets(ctx, ftsAll(q.Text.Args), hits); err != nil {
+			return nil, err
+		}
+	}
+	page.Hits = hits
+	return page, nil
+}
+
+// recencyBoost is the factor by which an article published at published
+// (Unix microseconds) has its relevance raised at now: 2 for a new one,
+// falling towards 1 with age.
+func recencyBoost(now, published int64) float64 {
+	h := float64(recencyHalfLife.Microseconds())
+	return 1 + h/(h+float64(max(now-published, 0)))
+}
+
+// recencyBoostSQL is recencyBoost in SQL, for m.published and a parameter
+// holding now.
+var recencyBoostSQL = fmt.Sprintf("(1.0 + %d.0 / (%d.0 + max(? - m.published, 0)))",
+	recencyHalfLife.Microseconds(), recencyHalfLife.Microseconds())
+
+// rankByRelevance ranks the stories of the newest searchCandidates articles
+// matching expr with IDs in [lo, hi] and returns the first need of them.
+//
+// The score of an article is its bm25 relevance times recencyBoost, which
+// needs its publication time, and its story needs the article row too.
+// Rather than read both for every candidate, it reads the candidates in
+// order of relevance and stops once the need-th best story scores more
+// than twice the relevance of the next candidate: no boost can lift that
+// one, or any after it, into the first need. This gives the same ranking
+// as scoring them all, at the cost of a few dozen rows instead of
+// thousands.
+func (db *DB) rankByRelevance(ctx context.Context, expr string, lo, hi int64, now time.Time, need int) ([]rankedStory, error) {
+	// c comes out of its own sort, which the outer ORDER BY reuses, so the
+	// article rows are read one by one as the loop below asks for them
+	// (the LIMIT keeps SQLite from dropping that inner ORDER BY).
+	rows, err := db.db.QueryContext(ctx, `WITH c AS (
+			SELECT id, rel FROM (
+				SELECT rowid AS id, -bm25(article_search, `+bm25Weights+`) AS rel FROM article_search
+				WHERE article_search MATCH ? AND rowid BETWEEN ? AND ?
+				ORDER BY rowid DESC LIMIT ?)
+			ORDER BY rel DESC, id DESC LIMIT ?)
+		SELECT c.id, c.rel, m.published, coalesce(m.story_id, m.id)
+		FROM c JOIN articles m INDEXED BY articles_search_meta ON m.id = c.id
+		ORDER BY c.rel DESC, c.id DESC`,
+		expr, lo, hi, searchCandidates, searchCandidates)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	type best struct {
+		article int64
+		score   float64
+	}
+	stories := map[int64]*best{}
+	// kth is the need-th best story score as last computed. Story scores
+	// only grow and stories only join, so it is a lower bound of the
+	// current one, good for the test below until recomputed: every so
+	// many rows, as it means sorting the scores so far.
+	kth, next := 0.0, need
+	var scores []float64
+	for n := 0; rows.Next(); n++ {
+		var id, published, story int64
+		var rel float64
+		if err := rows.Scan(&id, &rel, &published, &story); err != nil {
+			return nil, err
+		}
+		if n >= next && len(stories) >= need {
+			scores = scores[:0]
+			for _, b := range stories {
+				scores = append(scores, b.score)
+			}
+			slices.SortFunc(scores, func(a, b float64) int { return cmp.Compare(b, a) })
+			kth, next = scores[need-1], n+max(16, len(stories)/4)
+		}
+		// This row, and every one after it, scores at most 2*rel.
+		if kth > 2*rel {
+			break
+		}
+		score := rel * recencyBoost(micros(now), published)
+		if b, ok := stories[story]; !ok {
+			stories[story] = &best{id, score}
+		} else if score > b.score {
+			*b = best{id, score}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]rankedStory, 0, len(stories))
+	for story, b := range stories {
+		out = append(out, rankedStory{story: story, article: b.article, score: b.score})
+	}
+	sortRanked(out)
+	return out[:min(need, len(out))], nil
+}
+
+// sortRanked orders stories best first, the newer story first among equals.
+func sortRanked(r []rankedStory) {
+	slices.SortFunc(r, func(a, b rankedStory) int {
+		if c := cmp.Compare(b.score, a.score); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.story, a.story)
+	})
+}
+
+// rankFiltered ranks the stories of the newest searchCandidates articles
+// that match and pass the filters (where, args and the feeds in include),
+// and returns the first need of them. With words, the score is relevance
+// with the recency boost; without, the publication time.
+func (db *DB) rankFiltered(ctx context.Context, q *digest.Query, m match, where []string, args []any, include []int64, lo, hi int64, now time.Time, need int) ([]rankedStory, error) {
+	inFeeds := "EXISTS (SELECT 1 FROM article_feeds x WHERE x.article_id = m.id AND x.feed_id IN (" + placeholders(len(include)) + "))"
 	var cand string
 	switch {
 	case m.pos != "":
 		score := "m.published"
 		var scoreArgs []any
 		if q.HasWords() {
-			score = fmt.Sprintf("-bm25(article_search, %s) * (1.0 + %d.0 / (%d.0 + max(? - m.published, 0)))",
-				bm25Weights, recencyHalfLife.Microseconds(), recencyHalfLife.Microseconds())
-			scoreArgs = []any{micros(cur.Now)}
+			score = "-bm25(article_search, " + bm25Weights + ") * " + recencyBoostSQL
+			scoreArgs = []any{micros(now)}
 		}
 		if len(include) > 0 {
 			where = append(where, inFeeds)
@@ -255,50 +400,25 @@ func (db *DB) search(ctx context.Context, q *digest.Query, cur digest.SearchCurs
 			ORDER BY m.id DESC LIMIT ?`
 		args = append([]any{lo, hi}, args...)
 	}
-	args = append(args, searchCandidates, limit+1, cur.Offset)
+	args = append(args, searchCandidates, need)
 	// A bare column next to max() takes its value from the row with the
 	// maximum: the story's best article.
 	rows, err := db.db.QueryContext(ctx, `WITH cand AS (`+cand+`),
 		best AS (SELECT story, id, max(score) AS score FROM cand GROUP BY story)
-		SELECT story, id FROM best ORDER BY score DESC, story DESC LIMIT ? OFFSET ?`, args...)
+		SELECT story, id, score FROM best ORDER BY score DESC, story DESC LIMIT ?`, args...)
 	if err != nil {
 		return nil, err
 	}
+	defer rows.Close()
 	var ranked []rankedStory
 	for rows.Next() {
 		var r rankedStory
-		if err := rows.Scan(&r.story, &r.article); err != nil {
-			rows.Close()
+		if err := rows.Scan(&r.story, &r.article, &r.score); err != nil {
 			return nil, err
 		}
 		ranked = append(ranked, r)
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-
-	page := &digest.SearchPage{Hits: []digest.SearchHit{}}
-	if len(ranked) > limit {
-		ranked = ranked[:limit]
-		next := cur
-		next.Offset += limit
-		page.NextCursor = digest.EncodeSearchCursor(q, next)
-	}
-	if len(ranked) == 0 {
-		return page, nil
-	}
-	hits, err := db.searchHits(ctx, ranked)
-	if err != nil {
-		return nil, err
-	}
-	if q.HasWords() {
-		if err := db.snippets(ctx, m.full(), hits); err != nil {
-			return nil, err
-		}
-	}
-	page.Hits = hits
-	return page, nil
+	return ranked, rows.Err()
 }
 
 // windowScan bounds the index entries idRange reads for one time bound.

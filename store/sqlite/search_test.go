@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -311,5 +312,74 @@ func TestMergeSearchIndex(t *testing.T) {
 	checkIndex(t, db)
 	if after := found(t, db, "quasar"); !slices.Equal(after, before) || len(after) != 60 {
 		t.Errorf("after merging, quasar finds %d articles, want the same 60", len(after))
+	}
+}
+
+// TestRankByRelevanceIsExact checks the shortcut of rankByRelevance, which
+// stops reading candidates early, against scoring every candidate in SQL.
+func TestRankByRelevanceIsExact(t *testing.T) {
+	db, f := openSearchDB(t)
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(1, 2))
+	zipf := rand.NewZipf(r, 1.2, 1, 299)
+	words := func(n int) string {
+		var w []string
+		for range n {
+			w = append(w, fmt.Sprintf("w%d", zipf.Uint64()))
+		}
+		return strings.Join(w, " ")
+	}
+	var ids []int64
+	for batch := range 20 {
+		var arts []*digest.Article
+		for i := range 100 {
+			n := batch*100 + i
+			arts = append(arts, &digest.Article{Key: fmt.Sprint(n), Title: words(3 + r.IntN(8)), Summary: words(10 + r.IntN(30)),
+				Content: words(r.IntN(80)), Source: fmt.Sprintf("s%d", r.IntN(7)),
+				Published: searchNow.Add(-time.Duration(r.IntN(30*24*60)) * time.Minute)})
+		}
+		if _, err := db.SaveArticles(ctx, f.ID, arts); err != nil {
+			t.Fatal(err)
+		}
+		var as []digest.StoryAssignment
+		for _, a := range arts {
+			story := a.ID
+			if len(ids) > 0 && r.IntN(3) == 0 {
+				story = ids[r.IntN(len(ids))]
+			}
+			as = append(as, digest.StoryAssignment{ArticleID: a.ID, StoryID: story})
+			ids = append(ids, story)
+		}
+		if err := db.AssignStories(ctx, as, searchNow); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var snapshot int64
+	if err := db.db.QueryRow(`SELECT max(id) FROM articles`).Scan(&snapshot); err != nil {
+		t.Fatal(err)
+	}
+	queries := []string{"w0", "w1", "w5", "w40", "w3 w8", "w2 OR w9", `"w0 w1"`, "w4 -w30", "w7 source:s3", "(w1 OR w2) w6"}
+	for i := range 20 {
+		queries = append(queries, fmt.Sprintf("w%d", 10+i*7))
+	}
+	for _, query := range queries {
+		q := mustParseQuery(t, query)
+		m := queryMatch(q)
+		for _, need := range []int{1, 11, 40} {
+			fast, err := db.rankByRelevance(ctx, m.full(), 1, snapshot, searchNow, need)
+			if err != nil {
+				t.Fatal(err)
+			}
+			full, err := db.rankFiltered(ctx, q, m, nil, nil, nil, 1, snapshot, searchNow, need)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(full) == 0 && need == 40 {
+				t.Errorf("%s: nothing found; the test needs matches", query)
+			}
+			if !slices.Equal(fast, full) {
+				t.Errorf("%s, first %d: shortcut ranks\n%v\nscoring all ranks\n%v", query, need, fast, full)
+			}
+		}
 	}
 }
