@@ -80,7 +80,7 @@ func TestRunSurvivesSIGKILL(t *testing.T) {
 	fake := telegramtest.NewServer(t)
 	fake.EnforceLimits(telegramtest.TelegramLimits())
 	sd := seedScheduled(t, dbPath, fake, seedConfig{
-		chats: 200, groupShare: 0.3, events: 40, minStories: 2, maxStories: 10, summary: 280, seed: seed,
+		chats: 200, groupShare: 0.3, events: 60, minStories: 3, maxStories: 30, summary: 300, seed: seed,
 	})
 	env := telegramEnv(dbPath, fake, "")
 	rng := rand.New(rand.NewPCG(seed, 0x6b696c6c))
@@ -100,19 +100,16 @@ func TestRunSurvivesSIGKILL(t *testing.T) {
 		sentBefore := sentParts(t, db)
 		arrivedBefore := botMessages(fake, sd.chats)
 		d := startDaemon(t, bin, dir, env)
-		// A quarter of the kills come at a random moment after the
-		// start, which may fall while the process starts or builds
-		// digests; the others at a random moment after this process's
-		// first message arrived, while it sends.
+		// A third of the kills come at a random moment in the 1.5s
+		// after the start, which may fall while the process starts,
+		// builds digests or sends; the others at a random moment in the
+		// 300ms after this process's first message arrived.
 		var delay time.Duration
 		mode := "after start"
-		if rng.IntN(4) == 0 {
-			delay = time.Duration(rng.Int64N(int64(400 * time.Millisecond)))
+		if rng.IntN(3) == 0 {
+			delay = time.Duration(rng.Int64N(int64(1500 * time.Millisecond)))
 			time.Sleep(delay)
 		} else {
-			// A process sends up to 30 messages in its first second
-			// (the outbox's burst): short delays keep work for later
-			// kills.
 			mode = "after first send"
 			waitFor(t, d, 30*time.Second, "the first message of the run", func() bool {
 				if botMessages(fake, sd.chats) > arrivedBefore {
@@ -120,7 +117,7 @@ func TestRunSurvivesSIGKILL(t *testing.T) {
 				}
 				return allSent(t, db, sd) // nothing left to send
 			})
-			delay = time.Duration(rng.Int64N(int64(100 * time.Millisecond)))
+			delay = time.Duration(rng.Int64N(int64(300 * time.Millisecond)))
 			time.Sleep(delay)
 		}
 		if d.exited() {

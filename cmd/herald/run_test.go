@@ -297,7 +297,7 @@ type seedConfig struct {
 	events     int     // stories in the window
 	minStories int     // stories per digest (the subscription's limit), at least
 	maxStories int     // at most
-	summary    int     // characters of each article's summary
+	summary    int     // characters of each article's summary, at least
 	seed       uint64
 }
 
@@ -356,16 +356,21 @@ func seedScheduled(tb testing.TB, dbPath string, fake *telegramtest.Server, cfg 
 		reporters = append(reporters, by)
 		var members []*digest.Article
 		for _, o := range by {
+			// Sentences of 8 to 19 words, as a summary has.
 			var sum strings.Builder
-			fmt.Fprintf(&sum, "Event %d (%s):", e+1, subject)
+			fmt.Fprintf(&sum, "Event %d brought news on the %s.", e+1, subject)
 			for sum.Len() < cfg.summary {
-				sum.WriteString(" " + words[rng.IntN(len(words))])
+				sum.WriteString(" The")
+				for range 7 + rng.IntN(12) {
+					sum.WriteString(" " + words[rng.IntN(len(words))])
+				}
+				sum.WriteString(".")
 			}
 			seen := windowStart.Add(time.Duration(1+rng.IntN(13*60)) * time.Second)
 			a := &digest.Article{
 				Key: fmt.Sprintf("event-%d-%d", e, o), URL: fmt.Sprintf("https://outlet%d.example/news/%d", o, e),
 				Title:   fmt.Sprintf("Event %d: %s update from %s", e+1, subject, outlets[o]),
-				Summary: sum.String()[:cfg.summary], Source: outlets[o], Language: "en",
+				Summary: sum.String(), Source: outlets[o], Language: "en",
 				Published: seen.Add(-time.Minute), FirstSeen: seen,
 			}
 			byFeed[feedIDs[o]] = append(byFeed[feedIDs[o]], a)
