@@ -85,7 +85,7 @@ func runDaemon(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	if len(platforms) == 0 {
-		log.Warn("no chat platform configured: set HERALD_TELEGRAM_TOKEN or HERALD_DISCORD_TOKEN; feeds are polled and digests wait in the outbox")
+		log.Warn("no chat platform configured: set HERALD_TELEGRAM_TOKEN or HERALD_DISCORD_TOKEN; feeds are polled, but no digest can be delivered")
 	}
 	renderers := map[string]bot.Renderer{}
 	for _, p := range platforms {
