@@ -55,13 +55,14 @@ func quiesce(fake *telegramtest.Server) {
 
 // TestRunSurvivesSIGKILL delivers 200 scheduled digests with the real
 // herald run, killing it with SIGKILL at random moments 20 times and
-// restarting it each time, against a fake Telegram that enforces its
-// limits. Every digest part must arrive, in order, and be marked sent; a
-// part may arrive twice only when a kill fell between its send and its
-// mark, so there are at most as many duplicates as kills.
+// restarting it each time, then stopping it with SIGTERM 3 times, against
+// a fake Telegram that enforces its limits. Every digest part must
+// arrive, in order, and be marked sent; a part may arrive twice only when
+// a kill fell between its send and its mark, so there are at most as many
+// duplicates as kills, and a SIGTERM adds none.
 func TestRunSurvivesSIGKILL(t *testing.T) {
 	if testing.Short() {
-		t.Skip("starts herald run as a process 21 times")
+		t.Skip("starts herald run as a process 24 times")
 	}
 	seed := uint64(crashSeed)
 	if s := os.Getenv("HERALD_CRASH_SEED"); s != "" {
@@ -90,6 +91,15 @@ func TestRunSurvivesSIGKILL(t *testing.T) {
 	}
 	defer db.Close()
 
+	// firstSend waits until d sent a message (more than arrived before),
+	// or there is nothing left to send.
+	firstSend := func(d *daemon, arrived int) {
+		t.Helper()
+		waitFor(t, d, 30*time.Second, "the first message of the run", func() bool {
+			return botMessages(fake, sd.chats) > arrived || allSent(t, db, sd)
+		})
+	}
+
 	var logs strings.Builder
 	midDelivery := 0
 	// extra is how many more messages arrived than parts are marked
@@ -111,12 +121,7 @@ func TestRunSurvivesSIGKILL(t *testing.T) {
 			time.Sleep(delay)
 		} else {
 			mode = "after first send"
-			waitFor(t, d, 30*time.Second, "the first message of the run", func() bool {
-				if botMessages(fake, sd.chats) > arrivedBefore {
-					return true
-				}
-				return allSent(t, db, sd) // nothing left to send
-			})
+			firstSend(d, arrivedBefore)
 			delay = time.Duration(rng.Int64N(int64(300 * time.Millisecond)))
 			time.Sleep(delay)
 		}
@@ -136,6 +141,32 @@ func TestRunSurvivesSIGKILL(t *testing.T) {
 			i+1, mode, delay.Milliseconds(), built, sentBefore, sentAfter, pending, unmarked)
 		if unmarked > 1 {
 			t.Errorf("kill %d left %d parts sent but not marked sent; the outbox sends one at a time, so at most 1", i+1, unmarked)
+		}
+		extra += unmarked
+	}
+
+	// Graceful stops: on SIGTERM the send in flight finishes and is
+	// marked, so a stop repeats nothing. Each Bot API call takes 200ms
+	// here, so that a SIGTERM finds a send in flight.
+	slow := append(env[:len(env):len(env)], "HERALD_TELEGRAM_API_URL="+delayed(t, fake.URL(), 200*time.Millisecond))
+	const stops = 3
+	for i := range stops {
+		arrivedBefore := botMessages(fake, sd.chats)
+		d := startDaemon(t, bin, dir, slow)
+		firstSend(d, arrivedBefore)
+		delay := time.Duration(rng.Int64N(int64(300 * time.Millisecond)))
+		time.Sleep(delay)
+		code, took := d.terminate(15 * time.Second)
+		logs.WriteString(d.logs.String())
+		quiesce(fake)
+		unmarked := botMessages(fake, sd.chats) - sentParts(t, db) - extra
+		t.Logf("stop %d: SIGTERM %3dms after the first send: exit %d after %s, %d sent but not marked",
+			i+1, delay.Milliseconds(), code, took.Round(time.Millisecond), unmarked)
+		if code != 0 {
+			t.Errorf("stop %d: exit code after SIGTERM = %d, want 0", i+1, code)
+		}
+		if unmarked != 0 {
+			t.Errorf("stop %d: SIGTERM left %d parts sent but not marked sent; they will repeat", i+1, unmarked)
 		}
 		extra += unmarked
 	}

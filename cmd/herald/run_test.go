@@ -791,6 +791,11 @@ func TestRunEndToEnd(t *testing.T) {
 		t.Errorf("herald_fetch_duration_seconds_sum{outcome=ok} = %v, want > 0", v)
 	}
 
+	for _, path := range []string{"/metrics", "/healthz", "/readyz"} {
+		_, body := get(base + path)
+		checkLogs(t, body, fake.Token)
+	}
+
 	// Nothing is in flight: exit well within the 10s shutdown grace.
 	code, took := d.terminate(5 * time.Second)
 	t.Logf("herald run exited %d, %s after SIGTERM", code, took.Round(time.Millisecond))
