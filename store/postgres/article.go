@@ -21,11 +21,13 @@ import (
 // only link known articles do not take it.
 const articleInsertLock int64 = 0x2f9c_4e1a_7b3d_5a61
 
-const articleColumns = `a.id, a.key, coalesce(a.feed_id, 0), a.guid, a.url, a.title, a.summary, a.content,
+const articleColumns = `a.id, a.key, coalesce(fe.id, 0), a.guid, a.url, a.title, a.summary, a.content,
 	a.author, a.image_url, a.language, a.source, a.published, a.first_seen, coalesce(st.story_id, 0)`
 
-// articleFrom is what articleColumns read from.
-const articleFrom = ` FROM articles a LEFT JOIN article_stories st ON st.article_id = a.id`
+// articleFrom is what articleColumns read from: an article's feed is
+// shown while it exists (see migration 0001).
+const articleFrom = ` FROM articles a LEFT JOIN article_stories st ON st.article_id = a.id
+	LEFT JOIN feeds fe ON fe.id = a.feed_id`
 
 func scanArticle(row pgx.Row) (*digest.Article, error) {
 	var a digest.Article

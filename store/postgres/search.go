@@ -504,18 +504,18 @@ func (db *DB) searchHits(ctx context.Context, ranked []rankedStory) ([]digest.Se
 // more words follow. The fragment is the text's own, white space included,
 // so strpos finds where it starts (found is false when it does not). Each
 // step is fenced with OFFSET 0 so that the planner computes it once
-// instead of copying the expression into every use.
-func headline(col string, maxRunes int, alias string) string {
-	return fmt.Sprintf(`LATERAL (SELECT h.marked, p.at > 0 AS found,
+// instead of copying the expression into every use. The subquery yields
+// nothing unless cond holds.
+func headline(col string, maxRunes int, alias, cond string) string {
+	return fmt.Sprintf(`LEFT JOIN LATERAL (SELECT h.marked, p.at > 0 AS found,
 			p.at > 1 AND btrim(left(d.doc, p.at - 1)) <> '' AS lead,
-			CASE WHEN length(t.tail) = length(r.after) THEN t.tail END AS tail
+			CASE WHEN substr(d.doc, p.at + p.n + length(t.tail), 1) = '' THEN t.tail END AS tail
 		FROM (SELECT translate(left(a.%[1]s, %[2]d), E'\x02\x03', '') AS doc OFFSET 0) d,
 			LATERAL (SELECT ts_headline('herald', d.doc, $1::tsquery, $2) AS marked OFFSET 0) h,
 			LATERAL (SELECT translate(h.marked, E'\x02\x03', '') AS plain OFFSET 0) pl,
-			LATERAL (SELECT strpos(d.doc, pl.plain) AS at OFFSET 0) p,
-			LATERAL (SELECT substr(d.doc, p.at + length(pl.plain)) AS after OFFSET 0) r,
-			LATERAL (SELECT substring(r.after COLLATE herald_unicode FROM '^[^[:alnum:]]*') AS tail OFFSET 0) t
-		) %[3]s`, col, maxRunes, alias)
+			LATERAL (SELECT strpos(d.doc, pl.plain) AS at, length(pl.plain) AS n OFFSET 0) p,
+			LATERAL (SELECT substring(substr(d.doc, p.at + p.n, 64) COLLATE herald_unicode FROM '^[^[:alnum:]]*') AS tail OFFSET 0) t
+		WHERE %[4]s) %[3]s ON true`, col, maxRunes, alias, cond)
 }
 
 // fragment is a ts_headline fragment with what headline learnt about its
@@ -551,8 +551,10 @@ func (db *DB) snippets(ctx context.Context, highlight string, hits []digest.Sear
 	for i, h := range hits {
 		ids[i] = h.ArticleID
 	}
+	// The content's snippet is made only when the summary has no match.
 	rows, err := db.pool.Query(ctx, `SELECT a.id, s.marked, s.found, s.lead, s.tail, c.marked, c.found, c.lead, c.tail
-		FROM articles a, `+headline("summary", 50000, "s")+`, `+headline("content", 100000, "c")+`
+		FROM articles a `+headline("summary", 50000, "s", "true")+`
+		`+headline("content", 100000, "c", `strpos(s.marked, E'\x02') = 0`)+`
 		WHERE a.id = ANY($3)`, highlight, headlineOptions, ids)
 	if err != nil {
 		return err
@@ -561,7 +563,12 @@ func (db *DB) snippets(ctx context.Context, highlight string, hits []digest.Sear
 	found := make(map[int64]string, len(hits))
 	for rows.Next() {
 		var id int64
-		var summary, content fragment
+		var summary fragment
+		var content struct {
+			marked      *string
+			found, lead *bool
+			tail        *string
+		}
 		if err := rows.Scan(&id, &summary.marked, &summary.found, &summary.lead, &summary.tail,
 			&content.marked, &content.found, &content.lead, &content.tail); err != nil {
 			return err
@@ -569,8 +576,8 @@ func (db *DB) snippets(ctx context.Context, highlight string, hits []digest.Sear
 		switch {
 		case strings.Contains(summary.marked, digest.SnippetMatchStart):
 			found[id] = summary.snippet()
-		case strings.Contains(content.marked, digest.SnippetMatchStart):
-			found[id] = content.snippet()
+		case content.marked != nil && strings.Contains(*content.marked, digest.SnippetMatchStart):
+			found[id] = fragment{marked: *content.marked, found: *content.found, lead: *content.lead, tail: content.tail}.snippet()
 		}
 	}
 	if err := rows.Err(); err != nil {

@@ -431,3 +431,42 @@ func FuzzSearch(f *testing.F) {
 		}
 	})
 }
+
+// TestArticleRowsStayPut checks that clustering and deleting feeds do not
+// update article rows: PostgreSQL would recompute each one's search column
+// and index it again.
+func TestArticleRowsStayPut(t *testing.T) {
+	db, f := openSearchDB(t)
+	ctx := context.Background()
+	arts := titled("quasar found", "quasar lost")
+	saveText(t, db, f.ID, arts...)
+	version := func() string {
+		t.Helper()
+		var v string
+		if err := db.pool.QueryRow(ctx, `SELECT string_agg(xmin::text || ctid::text, ',' ORDER BY id) FROM articles`).Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	before := version()
+	a, b := arts[0].ID, arts[1].ID
+	if err := db.AssignStories(ctx, []digest.StoryAssignment{{ArticleID: a, StoryID: a}, {ArticleID: b, StoryID: b}}, searchNow); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.MergeStories(ctx, digest.StoryMerge{From: b, Into: a, ArticleID: b, At: searchNow}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.DeleteFeed(ctx, f.ID); err != nil {
+		t.Fatal(err)
+	}
+	if after := version(); after != before {
+		t.Errorf("article rows were rewritten: versions %s, then %s", before, after)
+	}
+	got, err := db.FindArticleByID(ctx, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.StoryID != a || got.FeedID != 0 {
+		t.Errorf("article %d: story %d, feed %d; want story %d, feed 0", b, got.StoryID, got.FeedID, a)
+	}
+}
