@@ -178,6 +178,9 @@ func (db *DB) migrate(ctx context.Context) error {
 		}
 		for _, m := range ms[v:] {
 			if _, err := tx.Exec(ctx, m.sql); err != nil {
+				if pgCode(err) == "0A000" && strings.Contains(err.Error(), "ICU") {
+					return fmt.Errorf("apply %s: this PostgreSQL server was built without ICU, which Herald's search needs: %w", m.name, err)
+				}
 				return fmt.Errorf("apply %s: %w", m.name, err)
 			}
 			if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.version, m.name); err != nil {

@@ -18,6 +18,14 @@ import (
 // of title (weight A), summary (B), content (C) and source (D), computed by
 // PostgreSQL in the statement that writes the article, with a GIN index.
 //
+// The 'herald' text search configuration stems words with Snowball's
+// English stemmer and keeps every word. Neither built-in configuration
+// fits: 'simple' does not stem, so "flood" would not find "floods" as it
+// does in store/sqlite (porter); 'english' drops stop words, so "the who",
+// "to be or not to be" or a lone "not" would find nothing. (Both pass the
+// store contract, whose articles are English.) Like store/sqlite, the
+// stemmer is applied to every language.
+//
 // Query words go through the same folding as articles' text
 // (herald_search_text, then the 'herald' text search configuration), one
 // phrase at a time; the server returns each phrase's lexemes and the
