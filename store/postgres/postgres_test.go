@@ -148,10 +148,6 @@ func TestOpenConcurrently(t *testing.T) {
 		}
 	}
 	// Each migration was recorded once.
-	db := dbs[0]
-	if db == nil {
-		return
-	}
 	conn := connect(t, u)
 	var n int
 	if err := conn.QueryRow(context.Background(), `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil {
@@ -174,8 +170,8 @@ func connect(tb testing.TB, u string) *pgx.Conn {
 }
 
 // schemaState describes everything in the test's schema: each relation
-// with its kind and row estimate-free row count, and the recorded
-// migrations, so that a refused open can be shown to have changed nothing.
+// with its kind, each table's number of rows, and the recorded migrations,
+// so that a refused open can be shown to have changed nothing.
 func schemaState(tb testing.TB, conn *pgx.Conn) string {
 	tb.Helper()
 	ctx := context.Background()
@@ -290,7 +286,39 @@ func TestOpenErrorsHideThePassword(t *testing.T) {
 	for _, bad := range []string{"postgres://nobody:s3cret-Passw0rd@[::1", "host=x password=s3cret-Passw0rd port=notaport"} {
 		_, err := Open(ctx, bad)
 		if err == nil || strings.Contains(err.Error(), "s3cret") {
-			t.Errorf("Open(%q) = %v, want an error without the password", "…", err)
+			t.Errorf("Open with a malformed URL: %v, want an error without the password", err)
 		}
+	}
+}
+
+func TestOpenRefusesNonUTF8Database(t *testing.T) {
+	base, err := url.Parse(serverURL(t))
+	if err != nil || base.Scheme == "" {
+		t.Skipf("HERALD_TEST_POSTGRES is not a URL: %v", err)
+	}
+	var b [4]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		t.Fatal(err)
+	}
+	name := "herald_latin1_" + hex.EncodeToString(b[:])
+	admin(t, "CREATE DATABASE "+name+" ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0")
+	t.Cleanup(func() { admin(t, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)") })
+	u := *base
+	u.Path = "/" + name
+	db, err := Open(context.Background(), u.String())
+	if err == nil {
+		db.Close()
+		t.Fatal("Open accepted a LATIN1 database")
+	}
+	if !strings.Contains(err.Error(), "UTF8") {
+		t.Errorf("error %q does not say the database must be UTF8", err)
+	}
+	var tables int
+	if err := connect(t, u.String()).QueryRow(context.Background(),
+		`SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace`).Scan(&tables); err != nil {
+		t.Fatal(err)
+	}
+	if tables != 0 {
+		t.Errorf("the refused database holds %d relations, want none", tables)
 	}
 }
