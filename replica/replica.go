@@ -1,0 +1,272 @@
+// Package replica owns how several Herald processes sharing one store
+// divide the work. Everything goes through leases in the store
+// (digest.LeaseStore): a named piece of work is held by one process until
+// the lease expires or is released, so a process that dies loses its work
+// to the others after one lease time, with no coordinator of its own.
+//
+// Herald names its leases:
+//
+//	feed/<id>                 fetching a feed (poll)
+//	outbox/<platform>/<chat>  sending a chat's messages, in order (bot.Outbox)
+//	digest/<sub>/<slot>       building a subscription's digest for a slot
+//	cluster                   the story clusterer: one writer of stories
+//	telegram/updates          long polling Telegram (one consumer per bot)
+//	discord/gateway           the Discord gateway connection
+//
+// Claim and Release serve work that any process may take (a feed, a chat,
+// a slot). RunExclusive serves work one process does at a time while the
+// others stand by to take it over (the clusterer, the Discord gateway).
+package replica
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/seed-c50b6fda/herald/digest"
+)
+
+// Store is what leases are kept in; digest.Store implements it.
+type Store interface {
+	AcquireLease(ctx context.Context, name, owner string, ttl time.Duration) (bool, error)
+	ReleaseLease(ctx context.Context, name, owner string) error
+	FindLease(ctx context.Context, name string) (*digest.Lease, error)
+	PruneLeases(ctx context.Context, before time.Time) (int, error)
+}
+
+// DefaultTTL is how long a lease lasts unless renewed: how long the work of
+// a process that died waits before another takes it over.
+const DefaultTTL = 30 * time.Second
+
+// Leases takes and gives up leases for one process, under one owner name.
+// It is safe for concurrent use.
+type Leases struct {
+	store Store
+	owner string
+	ttl   time.Duration
+	log   *slog.Logger
+	now   func() time.Time
+}
+
+// Config configures Leases. Zero values take the defaults shown.
+type Config struct {
+	Owner  string        // this process's name in the store: NewOwner()
+	TTL    time.Duration // lease time: DefaultTTL
+	Logger *slog.Logger
+	Now    func() time.Time // clock for pruning; nil means time.Now
+}
+
+// New returns the leases of one process over store.
+func New(store Store, cfg Config) *Leases {
+	if cfg.Owner == "" {
+		cfg.Owner = NewOwner()
+	}
+	if cfg.TTL <= 0 {
+		cfg.TTL = DefaultTTL
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Leases{store: store, owner: cfg.Owner, ttl: cfg.TTL, log: cfg.Logger.With("component", "replica"), now: cfg.Now}
+}
+
+// NewOwner returns a name for this process that no other process has, now
+// or later: host, process id and a random suffix, so that a restarted
+// process does not mistake its dead predecessor's leases for its own.
+func NewOwner() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "unknown-host"
+	}
+	var b [4]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+}
+
+// Owner returns this process's owner name.
+func (l *Leases) Owner() string { return l.owner }
+
+// TTL returns the lease time.
+func (l *Leases) TTL() time.Duration { return l.ttl }
+
+// Claim takes the named lease, or renews it when this process holds it,
+// for one lease time. It reports false when another process holds it.
+func (l *Leases) Claim(ctx context.Context, name string) (bool, error) {
+	ok, err := l.store.AcquireLease(ctx, name, l.owner, l.ttl)
+	if err != nil {
+		return false, fmt.Errorf("claim %s: %w", name, err)
+	}
+	return ok, nil
+}
+
+// Release gives the named lease up if this process holds it.
+func (l *Leases) Release(ctx context.Context, name string) error {
+	if err := l.store.ReleaseLease(ctx, name, l.owner); err != nil {
+		return fmt.Errorf("release %s: %w", name, err)
+	}
+	return nil
+}
+
+// Holder returns who holds the named lease, or nil when nobody does.
+func (l *Leases) Holder(ctx context.Context, name string) (*digest.Lease, error) {
+	le, err := l.store.FindLease(ctx, name)
+	if digest.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find lease %s: %w", name, err)
+	}
+	return le, nil
+}
+
+// pruneEvery is how often Run deletes leases that expired long ago (those
+// of digest slots and feeds accumulate otherwise).
+const pruneEvery = time.Hour
+
+// Run deletes leases that expired more than an hour ago, now and every
+// hour, until ctx ends.
+func (l *Leases) Run(ctx context.Context) error {
+	t := time.NewTicker(pruneEvery)
+	defer t.Stop()
+	for {
+		n, err := l.store.PruneLeases(ctx, l.now().Add(-pruneEvery))
+		switch {
+		case err != nil && ctx.Err() == nil:
+			l.log.Warn("prune expired leases", "err", err)
+		case n > 0:
+			l.log.Debug("pruned expired leases", "leases", n)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// RunExclusive runs fn whenever this process holds the named lease, until
+// ctx ends. While another process holds it, this one stands by and tries
+// again every third of a lease time, so it takes over within about one
+// lease time of the holder dying. While fn runs, the lease is renewed every
+// third of a lease time; fn's context is cancelled when the lease is lost
+// (another process took it, or the store could not be reached for a whole
+// lease time), and the lease is released when fn returns. An error from fn
+// is logged and fn runs again after a pause; RunExclusive itself returns
+// nil when ctx ends.
+func (l *Leases) RunExclusive(ctx context.Context, name string, fn func(ctx context.Context) error) error {
+	log := l.log.With("lease", name)
+	every := l.ttl / 3
+	standby := false
+	failures := 0
+	for ctx.Err() == nil {
+		ok, err := l.Claim(ctx, name)
+		switch {
+		case err != nil:
+			if ctx.Err() == nil {
+				log.Warn("cannot take lease; trying again", "err", err)
+			}
+		case !ok:
+			if !standby {
+				holder := "another process"
+				if h, err := l.Holder(ctx, name); err == nil && h != nil {
+					holder = h.Owner
+				}
+				log.Info("standing by: another process holds the lease", "holder", holder)
+				standby = true
+			}
+		default:
+			if standby {
+				log.Info("took over the lease")
+			} else {
+				log.Debug("took the lease")
+			}
+			standby = false
+			err := l.hold(ctx, name, every, fn)
+			if ctx.Err() != nil {
+				return nil
+			}
+			if err != nil {
+				failures++
+				log.Error("work under lease failed; trying again", "err", err, "failures", failures)
+				if !sleep(ctx, min(every<<min(failures, 5), 5*time.Minute)) {
+					return nil
+				}
+				continue
+			}
+			failures = 0
+		}
+		if !sleep(ctx, every) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// hold runs fn under the lease, renewing it, and releases it afterwards.
+func (l *Leases) hold(ctx context.Context, name string, every time.Duration, fn func(ctx context.Context) error) error {
+	log := l.log.With("lease", name)
+	workCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	done := make(chan error, 1)
+	go func() { done <- fn(workCtx) }()
+
+	t := time.NewTicker(every)
+	defer t.Stop()
+	renewed := time.Now()
+	var err error
+loop:
+	for {
+		select {
+		case err = <-done:
+			break loop
+		case <-t.C:
+		}
+		ok, rerr := l.Claim(workCtx, name)
+		switch {
+		case rerr != nil && workCtx.Err() == nil:
+			if time.Since(renewed) < l.ttl {
+				log.Warn("cannot renew lease; trying again", "err", rerr)
+				continue
+			}
+			log.Error("lease lost: the store was unreachable for a whole lease time", "err", rerr)
+			cancel(fmt.Errorf("lease %s lost: %w", name, rerr))
+		case rerr == nil && !ok:
+			log.Warn("lease lost: another process took it")
+			cancel(fmt.Errorf("lease %s lost to another process", name))
+		case rerr == nil:
+			renewed = time.Now()
+			continue
+		}
+		err = <-done
+		break loop
+	}
+	if ctx.Err() == nil && workCtx.Err() != nil {
+		err = nil // lost the lease: stand by again, not a failure of fn
+	}
+	// Release even when ctx ended, so another process takes over at once.
+	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer rcancel()
+	if rerr := l.Release(rctx, name); rerr != nil {
+		log.Warn("release lease", "err", rerr)
+	}
+	return err
+}
+
+// sleep waits for d or until ctx ends, and reports whether d passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

@@ -1,0 +1,304 @@
+package replica
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/seed-c50b6fda/herald/digest"
+)
+
+// memLeases is a LeaseStore in memory, on the real clock, that can be made
+// to fail; the stores' own behaviour is covered by store/storetest.
+type memLeases struct {
+	mu     sync.Mutex
+	leases map[string]digest.Lease
+	fail   atomic.Bool
+}
+
+var errDown = errors.New("store unreachable")
+
+func newMemLeases() *memLeases { return &memLeases{leases: map[string]digest.Lease{}} }
+
+func (m *memLeases) AcquireLease(ctx context.Context, name, owner string, ttl time.Duration) (bool, error) {
+	if m.fail.Load() {
+		return false, errDown
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := time.Now()
+	if le, ok := m.leases[name]; ok && le.Owner != owner && le.ExpiresAt.After(now) {
+		return false, nil
+	}
+	m.leases[name] = digest.Lease{Name: name, Owner: owner, ExpiresAt: now.Add(ttl)}
+	return true, nil
+}
+
+func (m *memLeases) ReleaseLease(ctx context.Context, name, owner string) error {
+	if m.fail.Load() {
+		return errDown
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if le, ok := m.leases[name]; ok && le.Owner == owner {
+		delete(m.leases, name)
+	}
+	return nil
+}
+
+func (m *memLeases) FindLease(ctx context.Context, name string) (*digest.Lease, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	le, ok := m.leases[name]
+	if !ok || !le.ExpiresAt.After(time.Now()) {
+		return nil, digest.Errorf(digest.ENOTFOUND, "no lease %s", name)
+	}
+	return &le, nil
+}
+
+func (m *memLeases) PruneLeases(ctx context.Context, before time.Time) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for k, le := range m.leases {
+		if le.ExpiresAt.Before(before) {
+			delete(m.leases, k)
+			n++
+		}
+	}
+	return n, nil
+}
+
+func (m *memLeases) holder(name string) string {
+	le, err := m.FindLease(context.Background(), name)
+	if err != nil {
+		return ""
+	}
+	return le.Owner
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(tb testing.TB, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestClaimRelease(t *testing.T) {
+	ctx := context.Background()
+	st := newMemLeases()
+	a := New(st, Config{Owner: "a", TTL: time.Minute})
+	b := New(st, Config{Owner: "b", TTL: time.Minute})
+	if ok, err := a.Claim(ctx, "feed/1"); !ok || err != nil {
+		t.Fatalf("a claims a free lease: %v, %v", ok, err)
+	}
+	if ok, err := b.Claim(ctx, "feed/1"); ok || err != nil {
+		t.Fatalf("b claims a's lease: %v, %v; want refused", ok, err)
+	}
+	if ok, _ := a.Claim(ctx, "feed/1"); !ok {
+		t.Fatal("a cannot renew its own lease")
+	}
+	h, err := b.Holder(ctx, "feed/1")
+	if err != nil || h == nil || h.Owner != "a" {
+		t.Fatalf("Holder = %+v, %v; want a", h, err)
+	}
+	if err := b.Release(ctx, "feed/1"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := b.Claim(ctx, "feed/1"); ok {
+		t.Fatal("b's release freed a's lease")
+	}
+	if err := a.Release(ctx, "feed/1"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := b.Claim(ctx, "feed/1"); !ok {
+		t.Fatal("b cannot take a released lease")
+	}
+	if h, err := a.Holder(ctx, "feed/2"); h != nil || err != nil {
+		t.Fatalf("Holder of a free lease = %+v, %v; want nil, nil", h, err)
+	}
+	st.fail.Store(true)
+	if _, err := a.Claim(ctx, "feed/3"); !errors.Is(err, errDown) {
+		t.Fatalf("Claim with the store down: %v; want the store's error", err)
+	}
+}
+
+func TestNewOwnerIsUnique(t *testing.T) {
+	if a, b := NewOwner(), NewOwner(); a == b || a == "" {
+		t.Fatalf("NewOwner gave %q twice", a)
+	}
+}
+
+// TestRunExclusiveTakeover runs three processes for one lease: one works,
+// the others stand by, and when the worker dies without releasing (its
+// lease just stops being renewed) another takes over within about one
+// lease time; never do two work at once.
+func TestRunExclusiveTakeover(t *testing.T) {
+	st := newMemLeases()
+	const ttl = 150 * time.Millisecond
+	var working atomic.Int32
+	var overlap atomic.Bool
+	type proc struct {
+		leases *Leases
+		cancel context.CancelFunc
+		done   chan struct{}
+		runs   atomic.Int32
+	}
+	procs := map[string]*proc{}
+	for _, name := range []string{"a", "b", "c"} {
+		ctx, cancel := context.WithCancel(context.Background())
+		p := &proc{leases: New(st, Config{Owner: name, TTL: ttl}), cancel: cancel, done: make(chan struct{})}
+		procs[name] = p
+		go func() {
+			defer close(p.done)
+			_ = p.leases.RunExclusive(ctx, "cluster", func(ctx context.Context) error {
+				p.runs.Add(1)
+				if working.Add(1) > 1 {
+					overlap.Store(true)
+				}
+				defer working.Add(-1)
+				<-ctx.Done()
+				return nil
+			})
+		}()
+	}
+	t.Cleanup(func() {
+		for _, p := range procs {
+			p.cancel()
+			<-p.done
+		}
+	})
+	waitFor(t, "a holder", func() bool { return st.holder("cluster") != "" })
+	first := st.holder("cluster")
+
+	// Kill the holder as SIGKILL would: it stops renewing and releasing.
+	// Its store calls fail from now on, which its own loop sees as an
+	// unreachable store; the others see a lease that is not renewed.
+	dead := procs[first]
+	st.mu.Lock()
+	killedAt := time.Now()
+	st.leases["cluster"] = digest.Lease{Name: "cluster", Owner: "dead:" + first, ExpiresAt: killedAt.Add(ttl)}
+	st.mu.Unlock()
+	dead.cancel()
+	<-dead.done
+	delete(procs, first)
+
+	waitFor(t, "a takeover", func() bool {
+		h := st.holder("cluster")
+		return h != "" && h != "dead:"+first
+	})
+	took := time.Since(killedAt)
+	if took < ttl/2 {
+		t.Errorf("took over after %v, before the dead holder's lease (%v) expired", took, ttl)
+	}
+	if took > 3*ttl {
+		t.Errorf("took over after %v; want about one lease time (%v)", took, ttl)
+	}
+	if overlap.Load() {
+		t.Error("two processes worked under one lease at once")
+	}
+}
+
+// TestRunExclusiveLosesLease checks that work stops when another process
+// takes the lease, and restarts after an error from fn.
+func TestRunExclusiveLosesLease(t *testing.T) {
+	st := newMemLeases()
+	const ttl = 90 * time.Millisecond
+	l := New(st, Config{Owner: "a", TTL: ttl})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var runs atomic.Int32
+	stopped := make(chan struct{}, 10)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = l.RunExclusive(ctx, "discord/gateway", func(ctx context.Context) error {
+			if runs.Add(1) == 1 {
+				return errors.New("gateway refused") // fails once, runs again
+			}
+			<-ctx.Done()
+			stopped <- struct{}{}
+			return nil
+		})
+	}()
+	waitFor(t, "a second run after the error", func() bool { return runs.Load() >= 2 })
+	st.mu.Lock()
+	st.leases["discord/gateway"] = digest.Lease{Name: "discord/gateway", Owner: "b", ExpiresAt: time.Now().Add(time.Hour)}
+	st.mu.Unlock()
+	select {
+	case <-stopped:
+	case <-time.After(5 * time.Second):
+		t.Fatal("work went on after the lease was taken by another process")
+	}
+	if h := st.holder("discord/gateway"); h != "b" {
+		t.Fatalf("holder after losing = %q; the loser must not release b's lease", h)
+	}
+	cancel()
+	<-done
+}
+
+// TestRunExclusiveStoreDown checks that a holder whose store is
+// unreachable for a whole lease time stops working: another process may
+// hold the lease by then.
+func TestRunExclusiveStoreDown(t *testing.T) {
+	st := newMemLeases()
+	const ttl = 90 * time.Millisecond
+	l := New(st, Config{Owner: "a", TTL: ttl})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var running atomic.Bool
+	stopped := make(chan error, 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = l.RunExclusive(ctx, "cluster", func(ctx context.Context) error {
+			running.Store(true)
+			<-ctx.Done()
+			stopped <- context.Cause(ctx)
+			return nil
+		})
+	}()
+	waitFor(t, "work", running.Load)
+	st.fail.Store(true)
+	select {
+	case err := <-stopped:
+		if !errors.Is(err, errDown) {
+			t.Fatalf("work stopped with %v; want the lease lost to the unreachable store", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("work went on with the store unreachable for longer than a lease time")
+	}
+	cancel()
+	<-done
+}
+
+func TestRunPrunes(t *testing.T) {
+	st := newMemLeases()
+	st.leases["digest/1/old"] = digest.Lease{Name: "digest/1/old", Owner: "a", ExpiresAt: time.Now().Add(-2 * time.Hour)}
+	st.leases["digest/1/new"] = digest.Lease{Name: "digest/1/new", Owner: "a", ExpiresAt: time.Now().Add(-time.Minute)}
+	l := New(st, Config{Owner: "a"})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = l.Run(ctx) }()
+	waitFor(t, "the old lease pruned", func() bool {
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		_, ok := st.leases["digest/1/old"]
+		return !ok
+	})
+	cancel()
+	<-done
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if _, ok := st.leases["digest/1/new"]; !ok {
+		t.Fatal("a lease that expired a minute ago was pruned; only those older than an hour go")
+	}
+}
