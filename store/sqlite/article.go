@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/seed-c50b6fda/herald/digest"
 )
@@ -26,6 +28,16 @@ func scanArticle(row interface{ Scan(...any) error }) (*digest.Article, error) {
 	return &a, nil
 }
 
+// articleInsertColumns are the columns SaveArticles writes per article.
+const articleInsertColumns = 13
+
+// saveChunk is the most articles one INSERT statement writes: SQLite
+// allows at most 32766 bound values a statement, and a statement per
+// chunk rather than per article matters for search: FTS5 writes the terms
+// of each statement as an index segment of its own, and fewer, larger
+// segments are cheaper to write, merge and read.
+const saveChunk = 32766 / articleInsertColumns
+
 // SaveArticles implements digest.ArticleStore.
 func (db *DB) SaveArticles(ctx context.Context, feedID int64, articles []*digest.Article) ([]*digest.Article, error) {
 	for i, a := range articles {
@@ -44,53 +56,13 @@ func (db *DB) SaveArticles(ctx context.Context, feedID int64, articles []*digest
 		if err != nil {
 			return err
 		}
-		ins, err := tx.PrepareContext(ctx, `INSERT INTO articles (key, feed_id, guid, url, title, summary, content,
-			author, image_url, language, source, published, first_seen)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (key) DO NOTHING RETURNING id`)
-		if err != nil {
-			return err
-		}
-		defer ins.Close()
-		byKey, err := tx.PrepareContext(ctx, `SELECT id FROM articles WHERE key = ?`)
-		if err != nil {
-			return err
-		}
-		defer byKey.Close()
-		link, err := tx.PrepareContext(ctx, `INSERT INTO article_feeds (feed_id, article_id, first_seen)
-			VALUES (?, ?, ?) ON CONFLICT DO NOTHING`)
-		if err != nil {
-			return err
-		}
-		defer link.Close()
-
 		inserted = inserted[:0]
-		for _, a := range articles {
-			firstSeen := a.FirstSeen
-			if firstSeen.IsZero() {
-				firstSeen = now
+		for chunk := range slices.Chunk(articles, saveChunk) {
+			ins, err := saveChunkTx(ctx, tx, feedID, chunk, now)
+			if err != nil {
+				return err
 			}
-			published := a.Published
-			if published.IsZero() {
-				published = firstSeen
-			}
-			var id int64
-			err := ins.QueryRowContext(ctx, a.Key, feedID, a.GUID, a.URL, a.Title, a.Summary, a.Content,
-				a.Author, a.ImageURL, a.Language, a.Source, micros(published), micros(firstSeen)).Scan(&id)
-			switch {
-			case errors.Is(err, sql.ErrNoRows): // already stored: only link it
-				if err := byKey.QueryRowContext(ctx, a.Key).Scan(&id); err != nil {
-					return fmt.Errorf("find article %q: %w", a.Key, err)
-				}
-			case err != nil:
-				return fmt.Errorf("insert article %q: %w", a.Key, err)
-			default:
-				a.ID, a.FeedID, a.FirstSeen, a.Published, a.StoryID = id, feedID, firstSeen, published, 0
-				inserted = append(inserted, a)
-			}
-			if _, err := link.ExecContext(ctx, feedID, id, micros(firstSeen)); err != nil {
-				return fmt.Errorf("link article %d to feed %d: %w", id, feedID, err)
-			}
+			inserted = append(inserted, ins...)
 		}
 		return nil
 	})
@@ -99,6 +71,113 @@ func (db *DB) SaveArticles(ctx context.Context, feedID int64, articles []*digest
 			return nil, err
 		}
 		return nil, fmt.Errorf("save articles of feed %d: %w", feedID, err)
+	}
+	return inserted, nil
+}
+
+// saveChunkTx stores up to saveChunk articles with one INSERT, links every
+// one of them to the feed with another, and returns those it inserted, in
+// input order. A key repeated within the chunk is inserted once, from its
+// first occurrence, as one INSERT statement processes its rows in order.
+func saveChunkTx(ctx context.Context, tx *sql.Tx, feedID int64, chunk []*digest.Article, now time.Time) ([]*digest.Article, error) {
+	type times struct{ published, firstSeen time.Time }
+	ts := make([]times, len(chunk))
+	var b strings.Builder
+	args := make([]any, 0, len(chunk)*articleInsertColumns)
+	b.WriteString(`INSERT INTO articles (key, feed_id, guid, url, title, summary, content,
+		author, image_url, language, source, published, first_seen) VALUES `)
+	for i, a := range chunk {
+		firstSeen := a.FirstSeen
+		if firstSeen.IsZero() {
+			firstSeen = now
+		}
+		published := a.Published
+		if published.IsZero() {
+			published = firstSeen
+		}
+		ts[i] = times{published, firstSeen}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		args = append(args, a.Key, feedID, a.GUID, a.URL, a.Title, a.Summary, a.Content,
+			a.Author, a.ImageURL, a.Language, a.Source, micros(published), micros(firstSeen))
+	}
+	// RETURNING gives the rows in no promised order, so match them up by
+	// key.
+	b.WriteString(" ON CONFLICT (key) DO NOTHING RETURNING id, key")
+	rows, err := tx.QueryContext(ctx, b.String(), args...)
+	if err != nil {
+		return nil, fmt.Errorf("insert %d articles: %w", len(chunk), err)
+	}
+	ids := make(map[string]int64, len(chunk))
+	for rows.Next() {
+		var id int64
+		var key string
+		if err := rows.Scan(&id, &key); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("insert %d articles: %w", len(chunk), err)
+		}
+		ids[key] = id
+	}
+	if err := rows.Close(); err != nil {
+		return nil, fmt.Errorf("insert %d articles: %w", len(chunk), err)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("insert %d articles: %w", len(chunk), err)
+	}
+	var inserted []*digest.Article
+	var known []any // keys stored before, to link too
+	for i, a := range chunk {
+		if id, ok := ids[a.Key]; ok && id > 0 {
+			a.ID, a.FeedID, a.Published, a.FirstSeen, a.StoryID = id, feedID, ts[i].published, ts[i].firstSeen, 0
+			inserted = append(inserted, a)
+			ids[a.Key] = -id // a later occurrence of the key is only linked
+		} else if !ok {
+			known = append(known, a.Key)
+			ids[a.Key] = 0
+		}
+	}
+	if len(known) > 0 {
+		rows, err := tx.QueryContext(ctx, `SELECT id, key FROM articles WHERE key IN (`+placeholders(len(known))+`)`, known...)
+		if err != nil {
+			return nil, fmt.Errorf("find %d stored articles: %w", len(known), err)
+		}
+		for rows.Next() {
+			var id int64
+			var key string
+			if err := rows.Scan(&id, &key); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("find %d stored articles: %w", len(known), err)
+			}
+			ids[key] = -id
+		}
+		if err := rows.Close(); err != nil {
+			return nil, fmt.Errorf("find %d stored articles: %w", len(known), err)
+		}
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("find %d stored articles: %w", len(known), err)
+		}
+	}
+	// Every article of the chunk is linked to the feed, with the time the
+	// first occurrence of its key was seen; a link that exists stays.
+	b.Reset()
+	b.WriteString(`INSERT INTO article_feeds (feed_id, article_id, first_seen) VALUES `)
+	args = args[:0]
+	for i, a := range chunk {
+		id := -ids[a.Key]
+		if id <= 0 {
+			return nil, fmt.Errorf("find article %q: %w", a.Key, sql.ErrNoRows)
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?, ?, ?)")
+		args = append(args, feedID, id, micros(ts[i].firstSeen))
+	}
+	b.WriteString(" ON CONFLICT DO NOTHING")
+	if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
+		return nil, fmt.Errorf("link %d articles to feed %d: %w", len(chunk), feedID, err)
 	}
 	return inserted, nil
 }

@@ -383,3 +383,91 @@ func TestRankByRelevanceIsExact(t *testing.T) {
 		}
 	}
 }
+
+// TestSaveArticlesInChunks saves a batch larger than one INSERT statement
+// takes, with keys repeated within a chunk, across chunks and from an
+// earlier batch, and checks what SaveArticles promises and the index.
+func TestSaveArticlesInChunks(t *testing.T) {
+	db, f := openSearchDB(t)
+	ctx := context.Background()
+	other := &digest.Feed{URL: "https://other.example/feed"}
+	if err := db.CreateFeed(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	earlier := saveSearchArticles(t, db, other.ID, "pulsar 0", "pulsar 1")
+
+	n := 2*saveChunk + 7
+	var batch, want []*digest.Article
+	for i := range n {
+		key := fmt.Sprintf("pulsar %d", i)
+		a := &digest.Article{Key: key, Title: key + " observed", Summary: "Summary of " + key,
+			Published: searchNow.Add(-time.Duration(i) * time.Minute)}
+		batch = append(batch, a)
+		if i >= 2 {
+			want = append(want, a)
+		}
+		switch i {
+		case 10, saveChunk + 3: // again in the same chunk and in the next
+			batch = append(batch, &digest.Article{Key: fmt.Sprintf("pulsar %d", i-5), Title: "repeated"})
+		}
+	}
+	ins, err := db.SaveArticles(ctx, f.ID, batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ins) != len(want) {
+		t.Fatalf("inserted %d articles, want %d", len(ins), len(want))
+	}
+	for i, a := range ins {
+		if a != want[i] {
+			t.Fatalf("inserted[%d] is %q, want %q: not the input order", i, a.Key, want[i].Key)
+		}
+		if a.ID == 0 || a.FeedID != f.ID || a.FirstSeen.IsZero() {
+			t.Fatalf("inserted %q has ID %d, feed %d, first seen %v", a.Key, a.ID, a.FeedID, a.FirstSeen)
+		}
+		if i > 0 && a.ID <= ins[i-1].ID {
+			t.Fatalf("IDs %d then %d: not in input order", ins[i-1].ID, a.ID)
+		}
+	}
+	for _, key := range []string{"pulsar 0", "pulsar 5", fmt.Sprintf("pulsar %d", saveChunk-2), fmt.Sprintf("pulsar %d", n-1)} {
+		got, err := db.FindArticleByKey(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Title == "repeated" {
+			t.Errorf("%s was stored from its repetition", key)
+		}
+		feeds, err := db.ArticleFeeds(ctx, got.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantFeeds := []int64{f.ID}
+		if key == "pulsar 0" {
+			wantFeeds = []int64{f.ID, other.ID}
+			if got.ID != earlier[0].ID {
+				t.Errorf("pulsar 0 has ID %d, stored before as %d", got.ID, earlier[0].ID)
+			}
+		}
+		if !slices.Equal(feeds, wantFeeds) {
+			t.Errorf("%s is linked to feeds %v, want %v", key, feeds, wantFeeds)
+		}
+	}
+	var links int
+	if err := db.db.QueryRow(`SELECT count(*) FROM article_feeds WHERE feed_id = ?`, f.ID).Scan(&links); err != nil {
+		t.Fatal(err)
+	}
+	if links != n {
+		t.Errorf("feed has %d article links, want %d", links, n)
+	}
+	checkIndex(t, db)
+	if got := found(t, db, "observed"); len(got) != 100 {
+		t.Errorf("observed finds %d articles, want a full page of 100", len(got))
+	}
+	page, err := db.Search(ctx, digest.SearchRequest{Query: fmt.Sprintf(`"pulsar %d"`, n-1), Now: searchNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Hits) != 1 || page.Hits[0].ArticleID != ins[len(ins)-1].ID {
+		t.Errorf("the last article of the batch is not found by its title: %+v", page.Hits)
+	}
+}
