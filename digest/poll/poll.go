@@ -35,6 +35,9 @@ type Fetcher interface {
 
 // Store is what the poller needs from storage; digest.Store implements it.
 type Store interface {
+	// FindFeedByID returns the feed, or ENOTFOUND.
+	FindFeedByID(ctx context.Context, id int64) (*digest.Feed, error)
+
 	// ListFeeds returns the feeds matching the filter, ordered by ID;
 	// DueBefore selects those whose NextCheckAt is at or before a time.
 	ListFeeds(ctx context.Context, filter digest.FeedFilter) ([]*digest.Feed, error)
@@ -56,12 +59,23 @@ type Grouper interface {
 	Group(ctx context.Context, articles []*digest.Article) error
 }
 
+// Claimer divides the feeds between processes that share a store
+// (replica.Leases implements it): a process fetches a feed only while it
+// holds the feed's claim, so two replicas never fetch one feed at once.
+type Claimer interface {
+	// Claim takes the named claim; false means another process holds it.
+	Claim(ctx context.Context, name string) (bool, error)
+	// Release gives the claim up.
+	Release(ctx context.Context, name string) error
+}
+
 // Config holds a Poller's dependencies and settings. Zero settings take the
 // defaults shown.
 type Config struct {
 	Fetcher Fetcher // required
 	Store   Store   // required
 	Grouper Grouper // optional
+	Claims  Claimer // optional: set when other processes poll the same store
 	Logger  *slog.Logger
 
 	Concurrency int           // feeds fetched at once: 16
@@ -294,6 +308,14 @@ func (p *Poller) Run(ctx context.Context) error {
 // It returns a zero FeedResult when ctx was cancelled before the outcome
 // was known: an interrupted fetch says nothing about the feed.
 func (p *Poller) pollFeed(ctx context.Context, f *digest.Feed) FeedResult {
+	if p.cfg.Claims != nil {
+		claimed, release, r := p.claim(ctx, f)
+		if claimed == nil {
+			return r
+		}
+		defer release()
+		f = claimed
+	}
 	now := p.cfg.Now()
 	start := time.Now()
 	res, err := p.cfg.Fetcher.Fetch(ctx, fetch.Request{
@@ -312,6 +334,50 @@ func (p *Poller) pollFeed(ctx context.Context, f *digest.Feed) FeedResult {
 		p.cfg.OnResult(r)
 	}
 	return r
+}
+
+// claim takes feed f's claim and returns the feed as stored now, with the
+// function that releases the claim. It returns a nil feed when another
+// process holds the claim or polled the feed since f was listed (the
+// result is then zero: nothing happened to the feed here), or when the
+// store failed (an OutcomeError result).
+func (p *Poller) claim(ctx context.Context, f *digest.Feed) (*digest.Feed, func(), FeedResult) {
+	name := fmt.Sprintf("feed/%d", f.ID)
+	ok, err := p.cfg.Claims.Claim(ctx, name)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, nil, FeedResult{}
+		}
+		return nil, nil, FeedResult{Feed: f, Outcome: OutcomeError, Err: err}
+	}
+	if !ok {
+		p.log.Debug("feed claimed by another process", "feed_id", f.ID)
+		return nil, nil, FeedResult{}
+	}
+	release := func() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := p.cfg.Claims.Release(rctx, name); err != nil {
+			p.log.Warn("release feed claim", "feed_id", f.ID, "err", err)
+		}
+	}
+	fresh, err := p.cfg.Store.FindFeedByID(ctx, f.ID)
+	switch {
+	case digest.IsNotFound(err):
+		release()
+		return nil, nil, FeedResult{} // deleted meanwhile
+	case err != nil:
+		release()
+		if ctx.Err() != nil {
+			return nil, nil, FeedResult{}
+		}
+		return nil, nil, FeedResult{Feed: f, Outcome: OutcomeError, Err: fmt.Errorf("read feed %d: %w", f.ID, err)}
+	case !fresh.NextCheckAt.Equal(f.NextCheckAt):
+		release()
+		p.log.Debug("feed polled by another process meanwhile", "feed_id", f.ID)
+		return nil, nil, FeedResult{}
+	}
+	return fresh, release, FeedResult{}
 }
 
 // Record applies the outcome of fetching stored feed f at time now: on

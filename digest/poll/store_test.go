@@ -50,6 +50,17 @@ func (s *memStore) ListFeeds(ctx context.Context, filter digest.FeedFilter) ([]*
 	return out, nil
 }
 
+func (s *memStore) FindFeedByID(ctx context.Context, id int64) (*digest.Feed, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f, ok := s.feeds[id]
+	if !ok {
+		return nil, digest.Errorf(digest.ENOTFOUND, "feed %d not found", id)
+	}
+	c := *f
+	return &c, nil
+}
+
 func (s *memStore) UpdateFeed(ctx context.Context, f *digest.Feed) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
