@@ -33,7 +33,15 @@ type SubscriptionSource interface {
 //
 // Deliver should save the digest's end in the subscription's LastDigestAt
 // (at or after slot.At): at start, the scheduler catches up from it.
+//
+// With several replicas, Deliver returns an error wrapping ErrElsewhere
+// when another replica is building the slot's digest: the scheduler then
+// looks again at the next refresh, quietly, and finds the slot delivered,
+// or takes it over if that replica died before it finished.
 type DeliverFunc func(ctx context.Context, sub *digest.Subscription, slot Slot) error
+
+// ErrElsewhere says that another process is delivering a slot.
+var ErrElsewhere = errors.New("another replica is delivering this slot")
 
 // Config holds a Scheduler's dependencies and settings. Zero settings take
 // the defaults shown.
@@ -390,6 +398,8 @@ func (s *Scheduler) runDue(ctx context.Context, st *subState) {
 		log.Info("slot delivered", "slot", slot.Key(), "delay", now.Sub(slot.At).Round(time.Millisecond))
 	case ctx.Err() != nil:
 		log.Info("delivery interrupted by shutdown", "slot", slot.Key(), "err", err)
+	case errors.Is(err, ErrElsewhere):
+		log.Debug("slot is being delivered by another replica; looking again at the next refresh", "slot", slot.Key())
 	default:
 		// Retried at every refresh: log the first failure and then one
 		// in failureLogEvery, not a line a minute for hours.

@@ -542,6 +542,29 @@ func TestDeliveryFailures(t *testing.T) {
 			t.Errorf("Deliver called %d times, want 1", h.rec.callCount())
 		}
 	})
+	t.Run("a slot another replica delivers is looked at again, quietly", func(t *testing.T) {
+		h := newHarness(t, start, nil)
+		h.rec.fail = func(n int, _ *digest.Subscription, _ Slot) error {
+			if n <= 2 {
+				return fmt.Errorf("digest/1/2026-05-02T08:00[UTC]: %w", ErrElsewhere)
+			}
+			return nil
+		}
+		h.src.set(sub(1, "0 8 * * *", "", start.Add(-48*time.Hour), start.Add(-24*time.Hour)))
+		h.refresh()
+		h.fire(t, 1)
+		h.refresh()
+		assertKeys(t, h.rec.deliveries(), "2026-05-02T08:00[UTC]")
+		if h.rec.callCount() != 3 {
+			t.Errorf("Deliver called %d times, want 3", h.rec.callCount())
+		}
+		if got := h.logs.lines("level=ERROR"); len(got) != 0 {
+			t.Errorf("another replica's work logged as an error:\n%s", strings.Join(got, "\n"))
+		}
+		if len(h.logs.lines("delivery works again")) != 0 {
+			t.Errorf("another replica's work counted as failures; log:\n%s", h.logs)
+		}
+	})
 	t.Run("a panic is recovered and the slot retried", func(t *testing.T) {
 		// This is the chain order at work: with Recover outside
 		// SkipIfStillRunning, the panic would keep the skip token and
