@@ -60,11 +60,24 @@ type OutboxStore interface {
 	MigrateChat(ctx context.Context, platform, from, to string) error
 }
 
+// Claimer divides the chats between processes that share a store
+// (replica.Leases implements it): a process sends to a chat only while it
+// holds the chat's claim, so each chat's parts still go one at a time and
+// in order, and a message is sent by one process.
+type Claimer interface {
+	// Claim takes or renews the named claim; false means another process
+	// holds it.
+	Claim(ctx context.Context, name string) (bool, error)
+	// Release gives the claim up.
+	Release(ctx context.Context, name string) error
+}
+
 // OutboxConfig configures an Outbox.
 type OutboxConfig struct {
 	Store   OutboxStore
 	Senders map[string]Sender // by platform
 	Limits  map[string]Limits // by platform; a platform without limits is unlimited
+	Claims  Claimer           // set when other processes send from the same store
 
 	MaxAttempts   int           // failed attempts before a message is marked failed (429s are none): 12
 	MaxBackoff    time.Duration // longest wait between attempts: 30m
@@ -251,6 +264,8 @@ func (o *Outbox) round(ctx, sendCtx context.Context, wake <-chan struct{}) error
 		}
 		return 0
 	})
+	claimed := map[string]bool{}
+	defer o.releaseClaims(sendCtx, claimed)
 	for len(order) > 0 && ctx.Err() == nil {
 		sent := false
 		wait := maxLimiterWait
@@ -266,6 +281,25 @@ func (o *Outbox) round(ctx, sendCtx context.Context, wake <-chan struct{}) error
 			m := q[0]
 			if m.NextAttemptAt.After(o.cfg.Now()) || o.paused(m) {
 				continue // the chat is done for this round
+			}
+			if o.cfg.Claims != nil {
+				fresh, ok := o.claimChat(ctx, k, m, !claimed[k])
+				if !ok {
+					continue // another process sends to this chat
+				}
+				if !claimed[k] {
+					// What was listed may have been sent by the process
+					// that held the chat until now: go by the store.
+					claimed[k] = true
+					if len(fresh) == 0 {
+						continue
+					}
+					q, m = fresh, fresh[0]
+					queues[k] = q
+					if m.NextAttemptAt.After(o.cfg.Now()) || o.paused(m) {
+						continue
+					}
+				}
 			}
 			if d := o.chatDelay(m); d > 0 {
 				wait = min(wait, d)
@@ -297,6 +331,46 @@ func (o *Outbox) round(ctx, sendCtx context.Context, wake <-chan struct{}) error
 		}
 	}
 	return nil
+}
+
+// claimChat takes or renews the claim on chat k (platform/chat) before m
+// is sent. On the first claim in a round it returns the chat's pending
+// messages as the store has them now.
+func (o *Outbox) claimChat(ctx context.Context, k string, m *digest.OutboxMessage, first bool) ([]*digest.OutboxMessage, bool) {
+	ok, err := o.cfg.Claims.Claim(ctx, "outbox/"+k)
+	if err != nil {
+		if ctx.Err() == nil {
+			o.cfg.Logger.Warn("claim chat; leaving it for the next round", "platform", m.Platform, "chat_id", m.ChatID, "err", err)
+		}
+		return nil, false
+	}
+	if !ok || !first {
+		return nil, ok
+	}
+	msgs, err := o.cfg.Store.ListOutbox(ctx, digest.OutboxFilter{Status: digest.OutboxPending, Platform: m.Platform, ChatID: m.ChatID, Limit: 5000})
+	if err != nil {
+		if ctx.Err() == nil {
+			o.cfg.Logger.Warn("list the chat's pending messages; leaving it for the next round", "platform", m.Platform, "chat_id", m.ChatID, "err", err)
+		}
+		return nil, true // still claimed: released with the others at the end of the round
+	}
+	return msgs, true
+}
+
+// releaseClaims gives up the chats claimed in a round, so that any process
+// may take them in the next.
+func (o *Outbox) releaseClaims(ctx context.Context, claimed map[string]bool) {
+	if len(claimed) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	for k := range claimed {
+		if err := o.cfg.Claims.Release(ctx, "outbox/"+k); err != nil {
+			o.cfg.Logger.Warn("release chat claim", "chat", k, "err", err)
+			return // the store is down: the claims expire
+		}
+	}
 }
 
 // paused reports whether the platform asked us to hold m's chat (or every
