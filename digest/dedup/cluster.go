@@ -24,6 +24,12 @@
 //     pairs of their articles reaches the threshold (average-linkage
 //     agglomeration, run on each arrival over the stories it touches).
 //
+// Words an outlet repeats in every article are not evidence: a sentence of
+// the summary or body that another article of the same source in the
+// window also contains ("Read more on our website.") is that source's
+// template and gives no terms, and English function words are dropped in
+// every language, not only in text detected as English.
+//
 // Shared neighbours are what separate look-alike events: two earthquakes on
 // one island or two emergency patches of one browser share many words, but
 // each article's nearest neighbours are reports of its own event.
@@ -273,11 +279,11 @@ func (c *Clusterer) Restore(d Doc, storyID int64) {
 	}
 	t := c.docTime(&d)
 	c.ix.advance(t, c.opts.Window)
-	f := c.featurize(&d)
+	canon := CanonicalURL(d.URL)
+	f := c.featurize(&d, canon)
 	if c.ix.ndocs >= dfHorizon {
 		c.ix.halveDF()
 	}
-	canon := CanonicalURL(d.URL)
 	cands := c.candidates(&f, t)
 	s := c.ix.stories[storyID]
 	if s == nil {

@@ -38,6 +38,11 @@ type Explanation struct {
 	DateFactor     float64
 	Terms          []SharedTerm // shared terms, largest contribution first
 
+	// TemplateA and TemplateB are the sentences of each article that
+	// other articles of its source in the window contained when it was
+	// read: its outlet's template text, which gave no terms.
+	TemplateA, TemplateB int
+
 	// Time.
 	Gap        time.Duration // between the two articles' times
 	TimeFactor float64       // the decay applied to the cosine
@@ -137,6 +142,7 @@ func (c *Clusterer) explain(slotA, slotB uint32) Explanation {
 		}
 	}
 	x.Cosine = x.Words + x.Names + x.Numbers
+	x.TemplateA, x.TemplateB = a.f.tmpl, b.f.tmpl
 	x.DatesA, x.DatesB = a.f.dates.String(), b.f.dates.String()
 	x.DateAgreement = -1
 	if na, nb := a.f.dates.count(), b.f.dates.count(); na > 0 && nb > 0 {
@@ -222,6 +228,9 @@ func (x Explanation) Signals() string {
 			parts[i] = fmt.Sprintf("%s %q %.3f", s.Kind, s.Text, s.Dot)
 		}
 		fmt.Fprintf(&b, "             shared: %s\n", strings.Join(parts, ", "))
+	}
+	if x.TemplateA+x.TemplateB > 0 {
+		fmt.Fprintf(&b, "template:    %d and %d sentences repeated by other articles of the source, not counted\n", x.TemplateA, x.TemplateB)
 	}
 	if x.DateAgreement < 0 {
 		fmt.Fprintf(&b, "dates:       not mentioned by both [%s] [%s], factor %.3f\n", x.DatesA, x.DatesB, x.DateFactor)

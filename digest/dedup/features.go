@@ -177,8 +177,10 @@ type features struct {
 	ents    []*termEntry // the index's entries of terms, same order
 	dates   dateSet      // the weekdays, months and years mentioned
 	simhash uint64
-	shingle int    // number of shingles behind simhash
-	content uint64 // hash of the normalised words; 0 when too short
+	shingle int      // number of shingles behind simhash
+	content uint64   // hash of the normalised words; 0 when too short
+	sents   []uint64 // keys of its sentences, counted in the index's templates
+	tmpl    int      // sentences left out as the source's template
 }
 
 // termCount accumulates a term's weighted frequency while a document is read.
@@ -207,6 +209,8 @@ type extractor struct {
 	names    []byte       // text of the current article's name terms
 	texts    []string     // texts of cached surfaces
 	twBuf    []termWeight // scratch for featurize
+	spans    []sentenceSpan
+	tmpl     []bool // tokens of template sentences
 }
 
 func newExtractor() *extractor {
@@ -255,6 +259,16 @@ func (x *extractor) lookup(b []byte, h uint64, kind tokenKind, english bool) sur
 		} else {
 			x.texts = append(x.texts, form)
 		}
+	case kind == tokWord:
+		// Not known to be English: not stemmed, but English function
+		// words still say nothing. Text too short to detect ("Read more
+		// on our website.") is often English; in other languages written
+		// in Latin letters the same forms (a, in, so, was) are function
+		// words as well.
+		if _, stop := englishStopWords[form]; !stop {
+			s.term = termID(termWord, b)
+		}
+		x.texts = append(x.texts, form)
 	default:
 		s.term = termID(termWord, b)
 		x.texts = append(x.texts, form)
@@ -354,9 +368,15 @@ func (x *extractor) isName(i int, s surface) bool {
 // per distinct term to count it in the document frequencies and return its
 // index entry; vectorize turns the counts into weights once every article
 // arriving together has been counted.
-func (x *extractor) extract(d *Doc, w weighting, observe func(id uint64, kind byte, text string, b []byte) *termEntry, buf []termWeight) (features, []termWeight) {
+//
+// Sentences of d's source's template (see templates) give no terms; counted
+// says whether d's own sentences are already counted in tpl.
+func (x *extractor) extract(d *Doc, w weighting, src uint64, tpl *templates, counted bool, observe func(id uint64, kind byte, text string, b []byte) *termEntry, buf []termWeight) (features, []termWeight) {
 	english := x.read(d, w) == langEnglish
 	toks := x.tz.toks
+	var f features
+	f.sents = x.sentences(src, nil)
+	f.tmpl = x.markTemplate(tpl, counted)
 	x.caseInformative()
 	x.capSet.reset()
 	for _, t := range toks {
@@ -388,7 +408,6 @@ func (x *extractor) extract(d *Doc, w weighting, observe func(id uint64, kind by
 		x.pool = append(x.pool, tc)
 	}
 
-	var f features
 	x.shingles = x.shingles[:0]
 	hasSummary := false
 	textTokens := 0
@@ -430,9 +449,10 @@ func (x *extractor) extract(d *Doc, w weighting, observe func(id uint64, kind by
 			content = (content ^ raw) * fnvPrime
 			contentWords++
 		}
-		if t.field == fieldText && int(t.pos) >= w.termText {
-			// The rest of the body only feeds the fingerprints: the event
-			// is in the headline and the first paragraphs.
+		if x.tmpl[i] || t.field == fieldText && int(t.pos) >= w.termText {
+			// Template text and the rest of the body only feed the
+			// fingerprints: the event is in the headline and the first
+			// paragraphs, in the article's own words.
 			if runLen > 0 {
 				endRun()
 			}

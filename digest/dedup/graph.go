@@ -238,7 +238,7 @@ func (c *Clusterer) addGroup(docs []Doc) []Result {
 	ix := &c.ix
 	ix.group++
 	g := c.scratch(len(docs))
-	out, slots, inserted, feats, terms, times := g.out, g.slots, g.inserted, g.feats, g.terms, g.times
+	out, slots, inserted, feats, terms, times, canons := g.out, g.slots, g.inserted, g.feats, g.terms, g.times, g.canons
 	fresh := g.fresh
 	var seen map[int64]bool
 	if len(docs) > 1 {
@@ -257,8 +257,26 @@ func (c *Clusterer) addGroup(docs []Doc) []Result {
 		}
 		times[i] = c.docTime(d)
 		ix.advance(times[i], c.opts.Window)
-		feats[i], terms[i] = c.count(d, terms[i])
+		canons[i] = CanonicalURL(d.URL)
 		inserted[i] = true
+	}
+	// Articles arriving together see each other's sentences whatever
+	// their order: all are counted in the templates before any is read.
+	group := len(docs) > 1
+	if group {
+		for i := range docs {
+			if inserted[i] {
+				ix.tpl.add(c.x.sentenceKeys(&docs[i], c.w, canons[i]))
+			}
+		}
+	}
+	for i := range docs {
+		if inserted[i] {
+			feats[i], terms[i] = c.count(&docs[i], canons[i], group, terms[i])
+			if !group {
+				ix.tpl.add(feats[i].sents)
+			}
+		}
 	}
 	if ix.ndocs >= dfHorizon {
 		ix.halveDF()
@@ -272,8 +290,7 @@ func (c *Clusterer) addGroup(docs []Doc) []Result {
 		if !inserted[i] {
 			continue
 		}
-		d, t, f := &docs[i], times[i], feats[i]
-		canon := CanonicalURL(d.URL)
+		d, t, f, canon := &docs[i], times[i], feats[i], canons[i]
 		cands := c.candidates(&f, t)
 		var s *story
 		if slot, ok := ix.sameItem(d, canon, f.content); ok {
@@ -346,6 +363,7 @@ type groupScratch struct {
 	feats    []features
 	terms    [][]termWeight
 	times    []int64
+	canons   []string
 	fresh    []*story
 }
 
@@ -360,14 +378,16 @@ func (c *Clusterer) scratch(n int) *groupScratch {
 		g.feats = make([]features, n)
 		g.terms = make([][]termWeight, n)
 		g.times = make([]int64, n)
+		g.canons = make([]string, n)
 	}
 	g.out, g.slots, g.inserted = g.out[:n], g.slots[:n], g.inserted[:n]
-	g.feats, g.terms, g.times = g.feats[:n], g.terms[:n], g.times[:n]
+	g.feats, g.terms, g.times, g.canons = g.feats[:n], g.terms[:n], g.times[:n], g.canons[:n]
 	clear(g.out)
 	clear(g.slots)
 	clear(g.inserted)
 	clear(g.feats)
 	clear(g.times)
+	clear(g.canons)
 	for i := range g.terms {
 		g.terms[i] = g.terms[i][:0]
 	}

@@ -141,6 +141,7 @@ type index struct {
 	urls    map[string]uint32
 	content map[uint64]uint32
 	stories map[int64]*story
+	tpl     templates // sentences of each source's articles in the window
 	expiry  expiryHeap
 	newest  int64  // latest article time seen
 	group   uint64 // sequence number of the group being clustered
@@ -219,20 +220,23 @@ func (ix *index) halveDF() {
 }
 
 // featurize extracts and weights the features of d, counting it in the
-// document frequencies.
-func (c *Clusterer) featurize(d *Doc) features {
-	f, tw := c.count(d, c.x.twBuf)
+// document frequencies and its sentences in the source's templates.
+func (c *Clusterer) featurize(d *Doc, canon string) features {
+	f, tw := c.count(d, canon, false, c.x.twBuf)
 	c.x.twBuf = tw[:0]
 	c.weigh(&f, tw)
+	c.ix.tpl.add(f.sents)
 	return f
 }
 
 // count extracts the features of d and counts it in the document
 // frequencies; weigh then turns its terms into vectors. Articles that arrive
 // together are all counted before any is weighed, so that their vectors do
-// not depend on their order.
-func (c *Clusterer) count(d *Doc, buf []termWeight) (features, []termWeight) {
-	f, tw := c.x.extract(d, c.w, c.ix.observe, buf)
+// not depend on their order. counted says whether d's sentences are already
+// counted in the templates (they are for a group, before any is read); if
+// not, the caller counts them once d is read.
+func (c *Clusterer) count(d *Doc, canon string, counted bool, buf []termWeight) (features, []termWeight) {
+	f, tw := c.x.extract(d, c.w, sourceKey(d, canon), &c.ix.tpl, counted, c.ix.observe, buf)
 	c.ix.ndocs++
 	return f, tw
 }
@@ -497,6 +501,7 @@ func (ix *index) evict(slot uint32) {
 	if e.f.content != 0 && ix.content[e.f.content] == slot {
 		delete(ix.content, e.f.content)
 	}
+	ix.tpl.remove(e.f.sents)
 	ix.unlinkAll(slot)
 	s := e.story
 	last := len(s.members) - 1
