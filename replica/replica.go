@@ -16,12 +16,15 @@
 // Claim and Release serve work that any process may take (a feed, a chat,
 // a slot). RunExclusive serves work one process does at a time while the
 // others stand by to take it over (the clusterer, the Discord gateway).
+// RunHolding serves work that a second process must not even try (long
+// polling Telegram): it fails fast when another live process holds it.
 package replica
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -151,20 +154,20 @@ func (l *Leases) Run(ctx context.Context) error {
 	}
 }
 
-// RunExclusive runs fn whenever this process holds the named lease, until
-// ctx ends. While another process holds it, this one stands by and tries
-// again every third of a lease time, so it takes over within about one
-// lease time of the holder dying. While fn runs, the lease is renewed every
-// third of a lease time; fn's context is cancelled when the lease is lost
-// (another process took it, or the store could not be reached for a whole
-// lease time), and the lease is released when fn returns. An error from fn
-// is logged and fn runs again after a pause; RunExclusive itself returns
-// nil when ctx ends.
+// RunExclusive runs fn while this process holds the named lease. While
+// another process holds it, this one stands by and tries again every third
+// of a lease time, so it takes over within about one lease time of the
+// holder dying. While fn runs, the lease is renewed every third of a lease
+// time; fn's context is cancelled when the lease is lost (another process
+// took it, or the store could not be reached for a whole lease time), and
+// this process stands by again. The lease is released whenever fn
+// returns. RunExclusive returns nil when ctx ends or fn returns nil on its
+// own, and fn's error when fn fails: work that should survive its own
+// errors retries inside fn.
 func (l *Leases) RunExclusive(ctx context.Context, name string, fn func(ctx context.Context) error) error {
 	log := l.log.With("lease", name)
 	every := l.ttl / 3
 	standby := false
-	failures := 0
 	for ctx.Err() == nil {
 		ok, err := l.Claim(ctx, name)
 		switch {
@@ -174,33 +177,22 @@ func (l *Leases) RunExclusive(ctx context.Context, name string, fn func(ctx cont
 			}
 		case !ok:
 			if !standby {
-				holder := "another process"
-				if h, err := l.Holder(ctx, name); err == nil && h != nil {
-					holder = h.Owner
-				}
-				log.Info("standing by: another process holds the lease", "holder", holder)
+				log.Info("standing by: another process holds the lease", "holder", l.holderName(ctx, name))
 				standby = true
 			}
 		default:
 			if standby {
 				log.Info("took over the lease")
-			} else {
-				log.Debug("took the lease")
 			}
 			standby = false
-			err := l.hold(ctx, name, every, fn)
-			if ctx.Err() != nil {
+			lost, err := l.hold(ctx, name, fn)
+			if ctx.Err() != nil || (!lost && err == nil) {
 				return nil
 			}
-			if err != nil {
-				failures++
-				log.Error("work under lease failed; trying again", "err", err, "failures", failures)
-				if !sleep(ctx, min(every<<min(failures, 5), 5*time.Minute)) {
-					return nil
-				}
-				continue
+			if !lost {
+				return err
 			}
-			failures = 0
+			standby = true
 		}
 		if !sleep(ctx, every) {
 			return nil
@@ -209,18 +201,84 @@ func (l *Leases) RunExclusive(ctx context.Context, name string, fn func(ctx cont
 	return nil
 }
 
+// HeldError says that another process holds a lease this one needs.
+type HeldError struct {
+	Name   string
+	Holder string // the owner, when known
+}
+
+func (e *HeldError) Error() string {
+	return fmt.Sprintf("lease %s is held by %s", e.Name, e.Holder)
+}
+
+// ErrLost says that a process lost a lease while it worked under it.
+var ErrLost = errors.New("lease lost")
+
+// RunHolding takes the named lease and runs fn while renewing it, for work
+// that one process must do and that another must never do at the same
+// time. A holder that has stopped renewing the lease (a process that just
+// died) is waited out, for at most a little more than one lease time; a
+// holder that keeps renewing it makes RunHolding fail at once with a
+// *HeldError. When the lease is lost while fn runs, fn's context is
+// cancelled and RunHolding returns an error wrapping ErrLost. It returns
+// fn's result otherwise, and nil when ctx ends.
+func (l *Leases) RunHolding(ctx context.Context, name string, fn func(ctx context.Context) error) error {
+	every := l.ttl / 3
+	deadline := time.Now().Add(l.ttl + every)
+	waiting := false
+	for {
+		ok, err := l.Claim(ctx, name)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if ok {
+			break
+		}
+		holder := l.holderName(ctx, name)
+		if time.Now().After(deadline) {
+			return &HeldError{Name: name, Holder: holder}
+		}
+		if !waiting {
+			l.log.Info("lease held; waiting one lease time in case its holder has died", "lease", name, "holder", holder, "ttl", l.ttl)
+			waiting = true
+		}
+		if !sleep(ctx, every) {
+			return nil
+		}
+	}
+	lost, err := l.hold(ctx, name, fn)
+	switch {
+	case ctx.Err() != nil:
+		return nil
+	case lost:
+		return fmt.Errorf("%s: %w to %s", name, ErrLost, l.holderName(ctx, name))
+	}
+	return err
+}
+
+// holderName names the lease's holder for a log line or an error.
+func (l *Leases) holderName(ctx context.Context, name string) string {
+	if h, err := l.Holder(ctx, name); err == nil && h != nil {
+		return h.Owner
+	}
+	return "another process"
+}
+
 // hold runs fn under the lease, renewing it, and releases it afterwards.
-func (l *Leases) hold(ctx context.Context, name string, every time.Duration, fn func(ctx context.Context) error) error {
+// It reports whether the lease was lost while fn ran, and fn's error.
+func (l *Leases) hold(ctx context.Context, name string, fn func(ctx context.Context) error) (lost bool, err error) {
 	log := l.log.With("lease", name)
 	workCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	done := make(chan error, 1)
 	go func() { done <- fn(workCtx) }()
 
-	t := time.NewTicker(every)
+	t := time.NewTicker(l.ttl / 3)
 	defer t.Stop()
 	renewed := time.Now()
-	var err error
 loop:
 	for {
 		select {
@@ -236,10 +294,10 @@ loop:
 				continue
 			}
 			log.Error("lease lost: the store was unreachable for a whole lease time", "err", rerr)
-			cancel(fmt.Errorf("lease %s lost: %w", name, rerr))
+			cancel(fmt.Errorf("%w: %w", ErrLost, rerr))
 		case rerr == nil && !ok:
 			log.Warn("lease lost: another process took it")
-			cancel(fmt.Errorf("lease %s lost to another process", name))
+			cancel(fmt.Errorf("%w to another process", ErrLost))
 		case rerr == nil:
 			renewed = time.Now()
 			continue
@@ -247,16 +305,14 @@ loop:
 		err = <-done
 		break loop
 	}
-	if ctx.Err() == nil && workCtx.Err() != nil {
-		err = nil // lost the lease: stand by again, not a failure of fn
-	}
+	lost = ctx.Err() == nil && workCtx.Err() != nil
 	// Release even when ctx ended, so another process takes over at once.
 	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer rcancel()
 	if rerr := l.Release(rctx, name); rerr != nil {
 		log.Warn("release lease", "err", rerr)
 	}
-	return err
+	return lost, err
 }
 
 // sleep waits for d or until ctx ends, and reports whether d passed.

@@ -208,30 +208,28 @@ func TestRunExclusiveTakeover(t *testing.T) {
 }
 
 // TestRunExclusiveLosesLease checks that work stops when another process
-// takes the lease, and restarts after an error from fn.
+// takes the lease, starts again when the lease is free again, and that an
+// error from the work ends RunExclusive and frees the lease.
 func TestRunExclusiveLosesLease(t *testing.T) {
 	st := newMemLeases()
 	const ttl = 90 * time.Millisecond
 	l := New(st, Config{Owner: "a", TTL: ttl})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	var runs atomic.Int32
 	stopped := make(chan struct{}, 10)
-	done := make(chan struct{})
+	done := make(chan error, 1)
 	go func() {
-		defer close(done)
-		_ = l.RunExclusive(ctx, "discord/gateway", func(ctx context.Context) error {
-			if runs.Add(1) == 1 {
-				return errors.New("gateway refused") // fails once, runs again
+		done <- l.RunExclusive(context.Background(), "discord/gateway", func(ctx context.Context) error {
+			if runs.Add(1) == 2 {
+				return errors.New("the token was refused")
 			}
 			<-ctx.Done()
 			stopped <- struct{}{}
 			return nil
 		})
 	}()
-	waitFor(t, "a second run after the error", func() bool { return runs.Load() >= 2 })
+	waitFor(t, "work", func() bool { return runs.Load() == 1 })
 	st.mu.Lock()
-	st.leases["discord/gateway"] = digest.Lease{Name: "discord/gateway", Owner: "b", ExpiresAt: time.Now().Add(time.Hour)}
+	st.leases["discord/gateway"] = digest.Lease{Name: "discord/gateway", Owner: "b", ExpiresAt: time.Now().Add(2 * ttl)}
 	st.mu.Unlock()
 	select {
 	case <-stopped:
@@ -241,8 +239,68 @@ func TestRunExclusiveLosesLease(t *testing.T) {
 	if h := st.holder("discord/gateway"); h != "b" {
 		t.Fatalf("holder after losing = %q; the loser must not release b's lease", h)
 	}
-	cancel()
-	<-done
+	// b's lease runs out without renewal: a takes over, and the second
+	// run fails.
+	select {
+	case err := <-done:
+		if err == nil || err.Error() != "the token was refused" {
+			t.Fatalf("RunExclusive = %v; want the work's error", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no takeover after b's lease expired")
+	}
+	if runs.Load() != 2 {
+		t.Fatalf("work ran %d times; want 2", runs.Load())
+	}
+	if h := st.holder("discord/gateway"); h != "" {
+		t.Fatalf("lease held by %q after the work failed; want released", h)
+	}
+}
+
+func TestRunHolding(t *testing.T) {
+	const ttl = 90 * time.Millisecond
+	t.Run("a live holder makes it fail fast", func(t *testing.T) {
+		st := newMemLeases()
+		live := New(st, Config{Owner: "live", TTL: ttl})
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go func() { _ = live.RunExclusive(ctx, "telegram/updates", func(ctx context.Context) error { <-ctx.Done(); return nil }) }()
+		waitFor(t, "the live holder", func() bool { return st.holder("telegram/updates") == "live" })
+		ran := false
+		err := New(st, Config{Owner: "second", TTL: ttl}).RunHolding(context.Background(), "telegram/updates",
+			func(ctx context.Context) error { ran = true; return nil })
+		var held *HeldError
+		if !errors.As(err, &held) || held.Holder != "live" || ran {
+			t.Fatalf("RunHolding = %v (ran %v); want a HeldError naming the live holder, and no work", err, ran)
+		}
+	})
+	t.Run("a dead holder is waited out", func(t *testing.T) {
+		st := newMemLeases()
+		st.leases["telegram/updates"] = digest.Lease{Name: "telegram/updates", Owner: "dead", ExpiresAt: time.Now().Add(ttl / 2)}
+		ran := false
+		err := New(st, Config{Owner: "restarted", TTL: ttl}).RunHolding(context.Background(), "telegram/updates",
+			func(ctx context.Context) error { ran = true; return nil })
+		if err != nil || !ran {
+			t.Fatalf("RunHolding = %v (ran %v); want the work done once the dead holder's lease expired", err, ran)
+		}
+		if h := st.holder("telegram/updates"); h != "" {
+			t.Fatalf("lease held by %q after the work; want released", h)
+		}
+	})
+	t.Run("losing the lease stops the work with ErrLost", func(t *testing.T) {
+		st := newMemLeases()
+		err := New(st, Config{Owner: "a", TTL: ttl}).RunHolding(context.Background(), "telegram/updates",
+			func(ctx context.Context) error {
+				st.mu.Lock()
+				st.leases["telegram/updates"] = digest.Lease{Name: "telegram/updates", Owner: "b", ExpiresAt: time.Now().Add(time.Hour)}
+				st.mu.Unlock()
+				<-ctx.Done()
+				return nil
+			})
+		if !errors.Is(err, ErrLost) {
+			t.Fatalf("RunHolding = %v; want ErrLost", err)
+		}
+	})
 }
 
 // TestRunExclusiveStoreDown checks that a holder whose store is
