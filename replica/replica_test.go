@@ -264,7 +264,9 @@ func TestRunHolding(t *testing.T) {
 		live := New(st, Config{Owner: "live", TTL: ttl})
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		go func() { _ = live.RunExclusive(ctx, "telegram/updates", func(ctx context.Context) error { <-ctx.Done(); return nil }) }()
+		go func() {
+			_ = live.RunExclusive(ctx, "telegram/updates", func(ctx context.Context) error { <-ctx.Done(); return nil })
+		}()
 		waitFor(t, "the live holder", func() bool { return st.holder("telegram/updates") == "live" })
 		ran := false
 		err := New(st, Config{Owner: "second", TTL: ttl}).RunHolding(context.Background(), "telegram/updates",
