@@ -192,6 +192,7 @@ type Store interface {
 	OutboxStore
 	StateStore
 	SearchStore
+	LeaseStore
 
 	// Ping reports whether the store is reachable.
 	Ping(ctx context.Context) error

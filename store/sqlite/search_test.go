@@ -132,6 +132,7 @@ func TestSearchMigrationIndexesExistingArticles(t *testing.T) {
 	arts := saveSearchArticles(t, db, f.ID, "glacier retreat", "glacier lake")
 	// Take the database back to version 2, articles and all.
 	for _, stmt := range []string{
+		`DROP TABLE leases`, // 0004
 		`DROP TABLE article_search`, `DROP TRIGGER articles_search_insert`, `DROP TRIGGER articles_search_delete`,
 		`DROP TRIGGER articles_search_update`, `DROP INDEX articles_search_meta`,
 		`DROP INDEX articles_published`, `PRAGMA user_version = 2`,

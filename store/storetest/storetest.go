@@ -32,6 +32,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("State", func(t *testing.T) { testState(t, open) })
 	t.Run("Search", func(t *testing.T) { testSearch(t, open) })
 	t.Run("ConcurrentWriters", func(t *testing.T) { testConcurrentWriters(t, open) })
+	t.Run("Leases", func(t *testing.T) { testLeases(t, open) })
 }
 
 func ctxFor(tb testing.TB) context.Context {

@@ -1,0 +1,100 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/seed-c50b6fda/herald/digest"
+)
+
+// AcquireLease implements digest.LeaseStore. Expiry is measured on db.Now:
+// the processes sharing a SQLite file share one machine, so one clock.
+//
+// Taking, renewing and refusing are one upsert: SQLite runs a writing
+// statement under the database's write lock, so two processes racing for
+// a free lease cannot both see it free.
+func (db *DB) AcquireLease(ctx context.Context, name, owner string, ttl time.Duration) (bool, error) {
+	if err := checkLease(name, owner, ttl); err != nil {
+		return false, err
+	}
+	now := db.now()
+	var got string
+	err := db.db.QueryRowContext(ctx, `INSERT INTO leases (name, owner, expires_at) VALUES (?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+		WHERE leases.owner = excluded.owner OR leases.expires_at <= ?
+		RETURNING owner`,
+		name, owner, micros(now)+ceilMicros(ttl), micros(now)).Scan(&got)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil // another owner holds it
+	}
+	if err != nil {
+		return false, fmt.Errorf("acquire lease %q for %q: %w", name, owner, err)
+	}
+	return true, nil
+}
+
+// ReleaseLease implements digest.LeaseStore.
+func (db *DB) ReleaseLease(ctx context.Context, name, owner string) error {
+	if _, err := db.db.ExecContext(ctx, `DELETE FROM leases WHERE name = ? AND owner = ?`, name, owner); err != nil {
+		return fmt.Errorf("release lease %q of %q: %w", name, owner, err)
+	}
+	return nil
+}
+
+// FindLease implements digest.LeaseStore.
+func (db *DB) FindLease(ctx context.Context, name string) (*digest.Lease, error) {
+	l := digest.Lease{Name: name}
+	var expires int64
+	err := db.db.QueryRowContext(ctx, `SELECT owner, expires_at FROM leases WHERE name = ? AND expires_at > ?`,
+		name, micros(db.now())).Scan(&l.Owner, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, digest.Errorf(digest.ENOTFOUND, "nobody holds lease %q", name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find lease %q: %w", name, err)
+	}
+	l.ExpiresAt = fromMicros(expires)
+	return &l, nil
+}
+
+// PruneLeases implements digest.LeaseStore. It never deletes a lease that
+// has not expired on db.Now, whatever before says: deleting a held lease
+// would let a second owner take it.
+func (db *DB) PruneLeases(ctx context.Context, before time.Time) (int, error) {
+	res, err := db.db.ExecContext(ctx, `DELETE FROM leases WHERE expires_at < ? AND expires_at <= ?`,
+		micros(before), micros(db.now()))
+	if err != nil {
+		return 0, fmt.Errorf("prune leases expired before %s: %w", before.Format(time.RFC3339), err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("prune leases expired before %s: %w", before.Format(time.RFC3339), err)
+	}
+	return int(n), nil
+}
+
+// checkLease validates AcquireLease's arguments.
+func checkLease(name, owner string, ttl time.Duration) error {
+	switch {
+	case name == "":
+		return digest.Errorf(digest.EINVALID, "a lease needs a name")
+	case owner == "":
+		return digest.Errorf(digest.EINVALID, "lease %q needs an owner", name)
+	case ttl <= 0:
+		return digest.Errorf(digest.EINVALID, "lease %q: the time to live must be positive, not %s", name, ttl)
+	}
+	return nil
+}
+
+// ceilMicros is d in whole microseconds, rounded up, so that the shortest
+// positive ttl still yields a lease that has not expired when it is taken.
+func ceilMicros(d time.Duration) int64 {
+	us := d / time.Microsecond
+	if d%time.Microsecond != 0 {
+		us++
+	}
+	return int64(us)
+}
