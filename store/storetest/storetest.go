@@ -32,6 +32,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("State", func(t *testing.T) { testState(t, open) })
 	t.Run("Search", func(t *testing.T) { testSearch(t, open) })
 	t.Run("ConcurrentWriters", func(t *testing.T) { testConcurrentWriters(t, open) })
+	t.Run("ConcurrentEnqueue", func(t *testing.T) { testConcurrentEnqueue(t, open) })
 	t.Run("Leases", func(t *testing.T) { testLeases(t, open) })
 }
 
@@ -810,4 +811,136 @@ func testConcurrentWriters(t *testing.T, open Opener) {
 	if len(linked) != writers {
 		t.Errorf("shared article linked to %d feeds, want %d", len(linked), writers)
 	}
+}
+
+// testConcurrentEnqueue has replicas build the same slot's digest at the
+// same moment: exactly one enqueues it, every other gets ECONFLICT (not a
+// raw constraint error, not a deadlock), and the outbox holds one copy.
+func testConcurrentEnqueue(t *testing.T, open Opener) {
+	s := open(t)
+	ctx := ctxFor(t)
+	f := mustFeed(t, s, "https://race.example/feed")
+	must(t, s.UpsertChat(ctx, &digest.Chat{Platform: digest.PlatformTelegram, ID: "77"}))
+	sub := &digest.Subscription{Platform: digest.PlatformTelegram, ChatID: "77", FeedIDs: []int64{f.ID}, Schedule: "0 8 * * *"}
+	must(t, s.CreateSubscription(ctx, sub))
+	arts := []*digest.Article{article("race-1", "Race", base)}
+	_, err := s.SaveArticles(ctx, f.ID, arts)
+	must(t, err)
+	must(t, s.AssignStories(ctx, []digest.StoryAssignment{assign(arts[0].ID, arts[0].ID)}, base))
+
+	const replicas = 8
+	// race runs enqueue once per replica, all released at once, and
+	// returns which replica succeeded.
+	race := func(t *testing.T, enqueue func(replica int) error) int {
+		t.Helper()
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		errs := make([]error, replicas)
+		for i := range replicas {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				errs[i] = enqueue(i)
+			}()
+		}
+		close(start)
+		wg.Wait()
+		winner := -1
+		for i, err := range errs {
+			switch {
+			case err == nil && winner >= 0:
+				t.Errorf("replicas %d and %d both enqueued", winner, i)
+			case err == nil:
+				winner = i
+			case !digest.IsConflict(err):
+				t.Errorf("replica %d: error code %q (%v), want %q", i, digest.ErrorCode(err), err, digest.ECONFLICT)
+			}
+		}
+		if winner < 0 {
+			t.Fatalf("none of %d replicas enqueued", replicas)
+		}
+		return winner
+	}
+	// outboxKeys counts the outbox's messages by key.
+	outboxKeys := func(t *testing.T, kind string) map[string]int {
+		t.Helper()
+		all, err := s.ListOutbox(ctx, digest.OutboxFilter{Kind: kind})
+		must(t, err)
+		n := map[string]int{}
+		for _, m := range all {
+			n[m.Key]++
+		}
+		return n
+	}
+
+	t.Run("EnqueueDigest", func(t *testing.T) {
+		for round, slot := range []time.Time{base.Add(time.Hour), base.Add(25 * time.Hour)} {
+			prefix := fmt.Sprintf("digest/%d/%s/", sub.ID, slot.Format(time.RFC3339))
+			winner := race(t, func(replica int) error {
+				parts := make([]*digest.OutboxMessage, 3)
+				for p := range parts {
+					parts[p] = &digest.OutboxMessage{Key: prefix + fmt.Sprint(p+1), Platform: digest.PlatformTelegram,
+						ChatID: "77", SubscriptionID: sub.ID, Slot: slot, Part: p + 1, Parts: len(parts), Kind: "digest",
+						Payload: fmt.Appendf(nil, "replica %d part %d", replica, p+1)}
+				}
+				deliveries := []digest.StoryDelivery{{StoryID: arts[0].ID, Sources: replica + 1}}
+				return s.EnqueueDigest(ctx, sub.ID, parts, deliveries, slot)
+			})
+			keys := outboxKeys(t, "digest")
+			if len(keys) != 3*(round+1) {
+				t.Errorf("round %d: outbox holds %d digest keys, want %d: %v", round, len(keys), 3*(round+1), keys)
+			}
+			for k, n := range keys {
+				if n != 1 {
+					t.Errorf("round %d: key %s enqueued %d times", round, k, n)
+				}
+			}
+			all, err := s.ListOutbox(ctx, digest.OutboxFilter{Kind: "digest"})
+			must(t, err)
+			for _, m := range all {
+				if m.Slot.Equal(slot) && string(m.Payload) != fmt.Sprintf("replica %d part %d", winner, m.Part) {
+					t.Errorf("round %d: part %d holds %q, want the winner's (replica %d)", round, m.Part, m.Payload, winner)
+				}
+			}
+			// The loser's deliveries and window end were not recorded.
+			got, err := s.FindSubscriptionByID(ctx, sub.ID)
+			must(t, err)
+			sameTime(t, "LastDigestAt", got.LastDigestAt, slot)
+			sent, err := s.StoryDeliveries(ctx, sub.ID, []int64{arts[0].ID})
+			must(t, err)
+			if sent[arts[0].ID] != winner+1 {
+				t.Errorf("round %d: recorded %d sources, want the winner's %d", round, sent[arts[0].ID], winner+1)
+			}
+		}
+	})
+
+	t.Run("EnqueueMessages", func(t *testing.T) {
+		for round := range 3 {
+			winner := race(t, func(replica int) error {
+				msgs := make([]*digest.OutboxMessage, 2)
+				for p := range msgs {
+					msgs[p] = &digest.OutboxMessage{Key: fmt.Sprintf("reply/%d/%d", round, p), Platform: digest.PlatformTelegram,
+						ChatID: "77", Kind: "reply", Payload: fmt.Appendf(nil, "replica %d", replica)}
+				}
+				return s.EnqueueMessages(ctx, msgs)
+			})
+			keys := outboxKeys(t, "reply")
+			if len(keys) != 2*(round+1) {
+				t.Errorf("round %d: outbox holds %d reply keys, want %d: %v", round, len(keys), 2*(round+1), keys)
+			}
+			for k, n := range keys {
+				if n != 1 {
+					t.Errorf("round %d: key %s enqueued %d times", round, k, n)
+				}
+			}
+			all, err := s.ListOutbox(ctx, digest.OutboxFilter{Kind: "reply"})
+			must(t, err)
+			for _, m := range all {
+				if m.Key == fmt.Sprintf("reply/%d/1", round) && string(m.Payload) != fmt.Sprintf("replica %d", winner) {
+					t.Errorf("round %d: %s holds %q, want the winner's (replica %d)", round, m.Key, m.Payload, winner)
+				}
+			}
+		}
+	})
 }
