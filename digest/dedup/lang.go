@@ -65,12 +65,26 @@ func languageOf(tag string, tz *tokenizer) int {
 	return detectLanguage(tz)
 }
 
-// detectLanguage looks at the first 200 words: English when at least one in
-// ten is an English marker word and few contain non-ASCII letters. Text too
-// short to judge (a headline alone) counts as English when it is plain ASCII
-// and has a marker word.
+// englishStopHashes holds the token hashes of englishStopWords.
+var englishStopHashes = func() *hashTable[bool] {
+	t := &hashTable[bool]{}
+	for w := range englishStopWords {
+		t.put(nonZero(hashString(fnvOffset, w)), true)
+	}
+	return t
+}()
+
+// detectLanguage looks at the first 200 words: English when few contain
+// non-ASCII letters, at least one is an English marker word, and either one
+// in ten is a marker or one in five is an English stop word. Headlines drop
+// most function words ("Robbers in drag steal e80 million from Paris diamond
+// store in biggest French heist" has one marker in 14 words, but three stop
+// words); other languages written in Latin letters share few of them (a, in,
+// on, was), well under one word in five. Text too short to judge (a
+// headline alone) counts as English when it is plain ASCII and has a
+// marker word.
 func detectLanguage(tz *tokenizer) int {
-	words, markers, foreign := 0, 0, 0
+	words, markers, stops, foreign := 0, 0, 0, 0
 	for _, t := range tz.toks {
 		if words == 200 {
 			break
@@ -91,11 +105,14 @@ func detectLanguage(tz *tokenizer) int {
 		if englishMarkerHashes.has(nonZero(t.hash)) {
 			markers++
 		}
+		if englishStopHashes.has(nonZero(t.hash)) {
+			stops++
+		}
 	}
 	if words == 0 || foreign*5 > words || markers == 0 {
 		return langOther
 	}
-	if words < 10 || markers*10 >= words {
+	if words < 10 || markers*10 >= words || stops*5 >= words {
 		return langEnglish
 	}
 	return langOther

@@ -17,6 +17,8 @@ func TestLanguageOf(t *testing.T) {
 		{"Russian", "", "В Твери в четверг загорелся склад бытовой техники.", langOther},
 		{"Chinese", "", "杭州钱塘江上的新大桥今天上午正式通车。", langOther},
 		{"no marker word", "", "Quake hits island off south Iran, five hurt", langOther},
+		{"long headline, few markers but stop words", "", "Gunmen in vans seize gold bars from Brenvik bank vault in night raid", langEnglish},
+		{"Dutch prose with an English marker", "", "De burgemeester zei dat de stad was overstroomd en dat de bewoners in de nacht zijn geevacueerd", langOther},
 		{"empty", "", "", langOther},
 	}
 	for _, tc := range tests {
