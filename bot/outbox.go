@@ -70,6 +70,10 @@ type Claimer interface {
 	Claim(ctx context.Context, name string) (bool, error)
 	// Release gives the claim up.
 	Release(ctx context.Context, name string) error
+	// TTL is how long a claim lasts unless renewed. A send is cut off
+	// well within it, so a slow platform cannot keep a process sending
+	// after another has taken the chat over.
+	TTL() time.Duration
 }
 
 // OutboxConfig configures an Outbox.
@@ -415,7 +419,15 @@ func (o *Outbox) send(ctx context.Context, m *digest.OutboxMessage) bool {
 	if !o.waitTurn(ctx, m) {
 		return false
 	}
-	id, err := sender.Send(ctx, m)
+	sendCtx := ctx
+	if o.cfg.Claims != nil {
+		// The chat's claim was renewed just before: the send must end
+		// while it holds.
+		var cancel context.CancelFunc
+		sendCtx, cancel = context.WithTimeout(ctx, o.cfg.Claims.TTL()/2)
+		defer cancel()
+	}
+	id, err := sender.Send(sendCtx, m)
 	now := o.cfg.Now()
 	if err == nil {
 		if err := o.cfg.Store.MarkSent(context.WithoutCancel(ctx), m.ID, id, now); err != nil {

@@ -80,6 +80,15 @@ type Config struct {
 	Digest   DigestConfig   `yaml:"digest"`
 	Telegram TelegramConfig `yaml:"telegram"`
 	Discord  DiscordConfig  `yaml:"discord"`
+	Replicas ReplicasConfig `yaml:"replicas"`
+}
+
+// ReplicasConfig tunes how processes sharing one database divide the work.
+type ReplicasConfig struct {
+	// Lease is how long a process holds a piece of work (a feed, a chat,
+	// a digest slot, the clusterer) without renewing it: how long the
+	// work of a process that died waits before another takes it over.
+	Lease time.Duration `yaml:"lease"`
 }
 
 // LogConfig sets up log/slog.
@@ -165,6 +174,7 @@ func Default() Config {
 		},
 		Telegram: TelegramConfig{APIURL: "https://api.telegram.org"},
 		Discord:  DiscordConfig{APIURL: "https://discord.com/api/v10", ShardCount: 1},
+		Replicas: ReplicasConfig{Lease: 30 * time.Second},
 	}
 }
 
@@ -395,6 +405,7 @@ var envVars = []envVar{
 	{"HERALD_DISCORD_GUILD_ID", stringVar(func(c *Config) *string { return &c.Discord.GuildID })},
 	{"HERALD_DISCORD_SHARD_ID", intVar(func(c *Config) *int { return &c.Discord.ShardID })},
 	{"HERALD_DISCORD_SHARD_COUNT", intVar(func(c *Config) *int { return &c.Discord.ShardCount })},
+	{"HERALD_REPLICAS_LEASE", durationVar(func(c *Config) *time.Duration { return &c.Replicas.Lease })},
 }
 
 // EnvVars returns the names of the environment variables Load reads.
@@ -512,6 +523,9 @@ func (c *Config) validate() []Problem {
 	}
 	if c.Fetch.RetainArticle < 0 {
 		bad("fetch.retain_articles", c.Fetch.RetainArticle, "must not be negative")
+	}
+	if c.Replicas.Lease < time.Second || c.Replicas.Lease > 10*time.Minute {
+		bad("replicas.lease", c.Replicas.Lease, "must be between 1s and 10m")
 	}
 	if c.Cluster.Window < time.Hour {
 		bad("cluster.window", c.Cluster.Window, "must be at least 1h")

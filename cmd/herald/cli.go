@@ -54,6 +54,7 @@ type app struct {
 
 	logger  *slog.Logger
 	metrics *metrics // set by the daemon; nil otherwise
+	owner   string   // this process's name in leases (replica.NewOwner)
 	closers []func() error
 }
 

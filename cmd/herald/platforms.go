@@ -1,16 +1,32 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+
 	"github.com/seed-c50b6fda/herald/bot"
 	"github.com/seed-c50b6fda/herald/bot/discord"
 	"github.com/seed-c50b6fda/herald/bot/telegram"
 	"github.com/seed-c50b6fda/herald/config"
 	"github.com/seed-c50b6fda/herald/digest"
+	"github.com/seed-c50b6fda/herald/replica"
 )
+
+// telegramPollLease names the lease of Telegram long polling.
+const telegramPollLease = "telegram/updates"
 
 // platforms builds the chat adapters whose tokens are configured; their
 // replies go through outbox, and each registers there as a sender.
-func (a *app) platforms(cfg config.Config, st digest.Store, b *bot.Bot, outbox *bot.Outbox) ([]platform, error) {
+//
+// With several replicas on one database, what receives updates is held
+// under a lease: Telegram long polling by one replica only (a second one
+// fails at start: Telegram allows one consumer of getUpdates per bot, so
+// several replicas use the webhook behind a load balancer), and each
+// Discord gateway shard by one replica, the others standing by to take it
+// over. Every replica sends.
+func (a *app) platforms(cfg config.Config, st digest.Store, b *bot.Bot, outbox *bot.Outbox, leases *replica.Leases) ([]platform, error) {
 	var out []platform
 	if tok := cfg.Telegram.Token.Reveal(); tok != "" {
 		tg, err := telegram.New(telegram.Config{
@@ -25,7 +41,20 @@ func (a *app) platforms(cfg config.Config, st digest.Store, b *bot.Bot, outbox *
 			return nil, err
 		}
 		outbox.Register(digest.PlatformTelegram, tg, telegram.Limits())
-		out = append(out, platform{name: digest.PlatformTelegram, renderer: tg, run: tg.Run,
+		run := tg.Run
+		if cfg.Telegram.WebhookURL == "" {
+			run = func(ctx context.Context) error {
+				err := leases.RunHolding(ctx, telegramPollLease, tg.Run)
+				var held *replica.HeldError
+				if errors.As(err, &held) {
+					return fmt.Errorf("another replica (%s) receives this bot's updates by long polling, and Telegram allows one "+
+						"long-polling consumer per bot: run one replica, or set HERALD_TELEGRAM_WEBHOOK_URL (telegram.webhook_url) "+
+						"on every replica and put them behind a load balancer", held.Holder)
+				}
+				return err
+			}
+		}
+		out = append(out, platform{name: digest.PlatformTelegram, renderer: tg, run: run,
 			ready: func() bool { return tg.Username() != "" }}) // getMe answered
 	}
 	if tok := cfg.Discord.Token.Reveal(); tok != "" {
@@ -39,7 +68,19 @@ func (a *app) platforms(cfg config.Config, st digest.Store, b *bot.Bot, outbox *
 			return nil, err
 		}
 		outbox.Register(digest.PlatformDiscord, dc, discord.Limits())
-		out = append(out, platform{name: digest.PlatformDiscord, renderer: dc, run: dc.Run, ready: dc.Ready})
+		lease := fmt.Sprintf("discord/gateway/%d-of-%d", cfg.Discord.ShardID, max(cfg.Discord.ShardCount, 1))
+		var holding atomic.Bool
+		out = append(out, platform{name: digest.PlatformDiscord, renderer: dc,
+			run: func(ctx context.Context) error {
+				return leases.RunExclusive(ctx, lease, func(ctx context.Context) error {
+					holding.Store(true)
+					defer holding.Store(false)
+					return dc.Run(ctx)
+				})
+			},
+			// A replica standing by for the gateway is ready: it sends.
+			ready: func() bool { return !holding.Load() || dc.Ready() },
+		})
 	}
 	return out, nil
 }

@@ -33,13 +33,17 @@ func (a *app) newFetchClient(cfg config.Config) *fetch.Client {
 }
 
 // newPoller builds the poller from the configuration. grouper and
-// onResult (which observes each feed polled) may be nil.
-func (a *app) newPoller(cfg config.Config, st poll.Store, f poll.Fetcher, grouper poll.Grouper, onResult func(poll.FeedResult)) *poll.Poller {
+// onResult (which observes each feed polled) may be nil. Feeds are fetched
+// under their claims, so that a command and a running daemon, or several
+// replicas, never fetch one feed at once; a claim lasts a whole fetch.
+func (a *app) newPoller(cfg config.Config, st digest.Store, f poll.Fetcher, grouper poll.Grouper, onResult func(poll.FeedResult)) *poll.Poller {
+	claims := a.leases(st, cfg.Fetch.Timeout+cfg.Replicas.Lease)
 	return poll.New(poll.Config{
 		OnResult:    onResult,
 		Fetcher:     f,
 		Store:       st,
 		Grouper:     grouper,
+		Claims:      claims,
 		Logger:      a.logger,
 		Concurrency: cfg.Fetch.Concurrency,
 		PerHost:     cfg.Fetch.PerHost,

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"runtime"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -17,6 +18,7 @@ import (
 	"github.com/seed-c50b6fda/herald/bot"
 	"github.com/seed-c50b6fda/herald/digest"
 	"github.com/seed-c50b6fda/herald/digest/poll"
+	"github.com/seed-c50b6fda/herald/replica"
 	"github.com/seed-c50b6fda/herald/schedule"
 )
 
@@ -56,13 +58,15 @@ func runDaemon(ctx context.Context, a *app, args []string) error {
 	a.metrics = newMetrics(st)
 	m := a.metrics
 
+	// Replicas on one database divide the work through leases: this
+	// process's feeds, chats and digest slots are claimed one by one, and
+	// the story clusterer runs in one replica at a time.
+	leases := a.leases(st, cfg.Replicas.Lease)
+	grouper := a.newDaemonGrouper(cfg, st)
+
 	// The chat core tells the scheduler about changed schedules; the
 	// scheduler delivers through adapters that answer through the core.
 	// The late binding breaks the circle.
-	grouper, err := a.newGrouper(ctx, cfg, st)
-	if err != nil {
-		return err
-	}
 	var sched *schedule.Scheduler
 	b := a.newBot(cfg, st, grouper, func() {
 		if sched != nil {
@@ -70,7 +74,7 @@ func runDaemon(ctx context.Context, a *app, args []string) error {
 		}
 	})
 	outbox := bot.NewOutbox(bot.OutboxConfig{
-		Store: st, ShutdownGrace: *grace, Logger: log.With("component", "outbox"),
+		Store: st, Claims: leases, ShutdownGrace: *grace, Logger: log.With("component", "outbox"),
 		OnSent: func(msg *digest.OutboxMessage) { m.messagesSent.WithLabelValues(msg.Platform, msg.Kind).Inc() },
 		OnRetry: func(msg *digest.OutboxMessage, err error) {
 			m.sendRetries.WithLabelValues(msg.Platform).Inc()
@@ -80,7 +84,7 @@ func runDaemon(ctx context.Context, a *app, args []string) error {
 			}
 		},
 	})
-	platforms, err := a.platforms(cfg, st, b, outbox)
+	platforms, err := a.platforms(cfg, st, b, outbox, leases)
 	if err != nil {
 		return err
 	}
@@ -97,6 +101,9 @@ func runDaemon(ctx context.Context, a *app, args []string) error {
 	}
 	sched = schedule.New(schedule.Config{
 		Source: st, Grace: cfg.Digest.Grace, Logger: log,
+		// A slot another replica was building when it died is taken
+		// over at a refresh after its claim expires.
+		Refresh: min(time.Minute, cfg.Replicas.Lease),
 		// Building digests is CPU work, and the outbox, which sends one
 		// message at a time, needs a CPU to keep up with Telegram's 30
 		// messages a second. Measured with 1,000 digests due at once on
@@ -104,7 +111,7 @@ func runDaemon(ctx context.Context, a *app, args []string) error {
 		// they ran, 1 builds about 60 a second and sending stays at 29.
 		Concurrency: max(1, runtime.GOMAXPROCS(0)/2),
 		Deliver: func(ctx context.Context, sub *digest.Subscription, slot schedule.Slot) error {
-			return delivery.DeliverDigest(ctx, sub.ID, slot.Key(), slot.At)
+			return deliverClaimed(ctx, log, leases, delivery, sub.ID, slot)
 		},
 	})
 
@@ -121,6 +128,8 @@ func runDaemon(ctx context.Context, a *app, args []string) error {
 		}
 		g.Go(func() error { return serveUntil(gctx, srv, ln) })
 	}
+	g.Go(func() error { return leases.Run(gctx) })
+	g.Go(func() error { return grouper.Run(gctx) })
 	g.Go(func() error { return poller.Run(gctx) })
 	g.Go(func() error { return outbox.Run(gctx) })
 	g.Go(func() error { return sched.Run(gctx) })
@@ -133,13 +142,35 @@ func runDaemon(ctx context.Context, a *app, args []string) error {
 			return nil
 		})
 	}
-	log.Info("herald running", "database", cfg.Database.String(), "http_addr", cfg.HTTPAddr, "platforms", len(platforms))
+	log.Info("herald running", "database", cfg.Database.String(), "http_addr", cfg.HTTPAddr, "platforms", len(platforms),
+		"replica", leases.Owner())
 	err = g.Wait()
 	if err != nil && ctx.Err() == nil {
 		return err
 	}
 	log.Info("herald stopped")
 	return nil
+}
+
+// deliverClaimed builds and enqueues a subscription's digest for a slot
+// under the slot's claim, so that one replica builds it while the others
+// look again later (schedule.ErrElsewhere) and find it done, or take it
+// over when that replica died before it finished.
+func deliverClaimed(ctx context.Context, log *slog.Logger, leases *replica.Leases, d *bot.Delivery, subID int64, slot schedule.Slot) error {
+	name := "digest/" + strconv.FormatInt(subID, 10) + "/" + slot.Key()
+	ok, err := leases.Claim(ctx, name)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("%s: %w", name, schedule.ErrElsewhere)
+	}
+	defer func() {
+		if err := leases.Release(context.WithoutCancel(ctx), name); err != nil {
+			log.Warn("release digest claim; it expires", "claim", name, "err", err)
+		}
+	}()
+	return d.DeliverDigest(ctx, subID, slot.Key(), slot.At)
 }
 
 // noticeLoop checks for feed failure and recovery notices now and then.

@@ -1,0 +1,112 @@
+package bot_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/seed-c50b6fda/herald/bot"
+	"github.com/seed-c50b6fda/herald/digest"
+	"github.com/seed-c50b6fda/herald/replica"
+)
+
+// TestOutboxClaimsShareChats runs three outboxes on one store, as three
+// replicas would, flushing at the same moment: every message goes out
+// exactly once, each chat's parts in order, and no claim stays held.
+func TestOutboxClaimsShareChats(t *testing.T) {
+	e := newOutboxEnv(t, nil)
+	ctx := context.Background()
+	const chats, parts = 12, 3
+	for c := range chats {
+		chat := fmt.Sprint(1000 + c)
+		if err := e.st.UpsertChat(ctx, &digest.Chat{Platform: "telegram", ID: chat, Kind: "private"}); err != nil {
+			t.Fatal(err)
+		}
+		var ps []string
+		for p := range parts {
+			ps = append(ps, fmt.Sprintf("p%d", p+1))
+		}
+		e.enqueue(t, chat, ps...)
+	}
+	var obs []*bot.Outbox
+	for r := range 3 {
+		obs = append(obs, bot.NewOutbox(bot.OutboxConfig{
+			Store: e.st, Senders: map[string]bot.Sender{"telegram": e.sender},
+			Claims: replica.New(e.st, replica.Config{Owner: fmt.Sprintf("replica-%d", r), TTL: time.Minute}),
+			Now:    func() time.Time { return e.clock },
+		}))
+	}
+	var wg sync.WaitGroup
+	for _, ob := range obs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := ob.Flush(ctx); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	// A chat skipped because another replica held it is taken in a later
+	// round; one more round each finishes whatever was left.
+	for _, ob := range obs {
+		if err := ob.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	byChat := map[string][]string{}
+	for _, s := range e.sender.sent {
+		chat, payload, _ := strings.Cut(s, ":")
+		byChat[chat] = append(byChat[chat], payload)
+	}
+	for c := range chats {
+		chat := fmt.Sprint(1000 + c)
+		if got := strings.Join(byChat[chat], " "); got != "p1 p2 p3" {
+			t.Errorf("chat %s received %q; want each part once, in order", chat, got)
+		}
+	}
+	pending, err := e.st.ListOutbox(ctx, digest.OutboxFilter{Status: digest.OutboxPending})
+	if err != nil || len(pending) != 0 {
+		t.Fatalf("pending after the rounds: %d (%v)", len(pending), err)
+	}
+	for c := range chats {
+		if _, err := e.st.FindLease(ctx, fmt.Sprintf("outbox/telegram/%d", 1000+c)); !digest.IsNotFound(err) {
+			t.Errorf("claim on chat %d still held after the rounds (%v)", 1000+c, err)
+		}
+	}
+}
+
+// TestOutboxClaimTakeover checks that a chat claimed by a process that
+// died is left alone until the claim expires, then sent by another.
+func TestOutboxClaimTakeover(t *testing.T) {
+	e := newOutboxEnv(t, nil)
+	ctx := context.Background()
+	e.enqueue(t, "1", "a", "b")
+	e.enqueue(t, "2", "x")
+	dead := replica.New(e.st, replica.Config{Owner: "dead", TTL: 30 * time.Second})
+	if ok, err := dead.Claim(ctx, "outbox/telegram/1"); !ok || err != nil {
+		t.Fatalf("claim: %v %v", ok, err)
+	}
+	ob := bot.NewOutbox(bot.OutboxConfig{
+		Store: e.st, Senders: map[string]bot.Sender{"telegram": e.sender},
+		Claims: replica.New(e.st, replica.Config{Owner: "alive", TTL: 30 * time.Second}),
+		Now:    func() time.Time { return e.clock },
+	})
+	if err := ob.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(e.sender.sent, " "); got != "2:x" {
+		t.Fatalf("sent %q while the dead process's claim held chat 1; want only 2:x", got)
+	}
+	e.clock = e.clock.Add(31 * time.Second)
+	if err := ob.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(e.sender.sent, " "); got != "2:x 1:a 1:b" {
+		t.Fatalf("sent %q after the claim expired; want chat 1 taken over in order", got)
+	}
+}
