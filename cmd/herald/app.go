@@ -8,6 +8,7 @@ import (
 
 	"github.com/seed-c50b6fda/herald/config"
 	"github.com/seed-c50b6fda/herald/digest"
+	"github.com/seed-c50b6fda/herald/store/postgres"
 	"github.com/seed-c50b6fda/herald/store/sqlite"
 )
 
@@ -54,19 +55,25 @@ func (a *app) setupLogger(lc config.LogConfig) error {
 	return nil
 }
 
-// openStore opens the configured database and closes it when the command
-// ends.
+// openStore opens the configured database, a PostgreSQL URL or a SQLite
+// file path, and closes it when the command ends. Both stores migrate the
+// schema at open and refuse one written by a newer Herald. Neither puts
+// the password of a URL in its errors.
 func (a *app) openStore(ctx context.Context, cfg config.Config) (digest.Store, error) {
+	var (
+		st  digest.Store
+		err error
+	)
 	if cfg.Database.IsPostgres() {
-		return nil, fmt.Errorf("database %s: PostgreSQL is not supported by this build yet; use a SQLite file path", cfg.Database)
+		st, err = postgres.Open(ctx, cfg.Database.Reveal())
+	} else {
+		st, err = sqlite.Open(ctx, cfg.Database.Reveal())
 	}
-	path := cfg.Database.Reveal()
-	db, err := sqlite.Open(ctx, path)
 	if err != nil {
 		return nil, err
 	}
-	a.closers = append(a.closers, db.Close)
-	return db, nil
+	a.closers = append(a.closers, st.Close)
+	return st, nil
 }
 
 // setup loads the configuration and opens the store: what most commands

@@ -7,7 +7,6 @@ import (
 	"fmt"
 
 	"github.com/seed-c50b6fda/herald/config"
-	"github.com/seed-c50b6fda/herald/store/sqlite"
 )
 
 func init() {
@@ -54,15 +53,20 @@ func runMigrate(ctx context.Context, a *app, args []string) error {
 	if _, err := a.parse(c, flag.NewFlagSet(c.name, flag.ContinueOnError), args, 0, 0); err != nil {
 		return err
 	}
+	// Opening the store migrates it, or refuses a newer schema.
 	cfg, st, err := a.setup(ctx)
 	if err != nil {
 		return err
 	}
-	v := sqlite.SchemaVersion()
-	if db, ok := st.(*sqlite.DB); ok {
-		if v, err = db.Version(ctx); err != nil {
-			return err
-		}
+	db, ok := st.(interface {
+		Version(ctx context.Context) (int, error)
+	})
+	if !ok {
+		return fmt.Errorf("database %s: this store does not report its schema version", cfg.Database)
+	}
+	v, err := db.Version(ctx)
+	if err != nil {
+		return fmt.Errorf("database %s: read schema version: %w", cfg.Database, err)
 	}
 	fmt.Fprintf(a.stdout, "database %s is at schema version %d\n", cfg.Database, v)
 	return nil
