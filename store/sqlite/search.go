@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"slices"
 	"strings"
@@ -217,10 +218,18 @@ func (db *DB) search(ctx context.Context, q *digest.Query, cur digest.SearchCurs
 		args = append(args, int64Args(exclude)...)
 	}
 	var ranked []rankedStory
-
+	// What the snippets match and how many matches reading them may step
+	// over besides the hits (see snippets).
+	snippetExpr, scan := ftsAll(q.Text.Args), int64(snippetScan)
 	if q.HasWords() && len(where) == 0 && len(include) == 0 {
 		// Words and source: only, no filter that needs the article row.
 		ranked, err = db.rankByRelevance(ctx, m.full(), lo, hi, cur.Now, cur.Offset+limit+1)
+		// Every match of the whole expression between the oldest and the
+		// newest hit is a candidate, so a pass over them steps over at
+		// most searchCandidates; and it marks what the words alone mark,
+		// as excluded words cannot be in a match and source: filters
+		// match only the source, which has no snippet.
+		snippetExpr, scan = m.full(), math.MaxInt64
 	} else {
 		ranked, err = db.rankFiltered(ctx, q, m, where, args, include, lo, hi, cur.Now, cur.Offset+limit+1)
 	}
@@ -244,9 +253,7 @@ func (db *DB) search(ctx context.Context, q *digest.Query, cur digest.SearchCurs
 		return nil, err
 	}
 	if q.HasWords() {
-		// The words alone: what the snippets mark, and less for FTS5 to
-		// evaluate again for each hit than the whole expression.
-		if err := db.snippets(ctx, ftsAll(q.Text.Args), hits); err != nil {
+		if err := db.snippets(ctx, snippetExpr, hits, scan); err != nil {
 			return nil, err
 		}
 	}
@@ -577,9 +584,14 @@ func (db *DB) searchHits(ctx context.Context, ranked []rankedStory) ([]digest.Se
 	return hits, nil
 }
 
+// snippetScan bounds the article IDs, besides the hits' own, that
+// snippets walks through in the index (see snippetRanges).
+const snippetScan = 20000
+
 // snippets replaces each hit's snippet with the text around its matched
-// words: from the summary if it holds a match, else from the content.
-func (db *DB) snippets(ctx context.Context, expr string, hits []digest.SearchHit) error {
+// words: from the summary if it holds a match, else from the content. It
+// steps over at most scan matches besides the hits (see snippetRanges).
+func (db *DB) snippets(ctx context.Context, expr string, hits []digest.SearchHit, scan int64) error {
 	ids := make([]int64, len(hits))
 	for i, h := range hits {
 		ids[i] = h.ArticleID
@@ -587,9 +599,23 @@ func (db *DB) snippets(ctx context.Context, expr string, hits []digest.SearchHit
 	snippet := func(col int) string {
 		return fmt.Sprintf("snippet(article_search, %d, char(2), char(3), '…', %d)", col, snippetTokens)
 	}
-	rows, err := db.db.QueryContext(ctx, `SELECT rowid, `+snippet(1)+`, `+snippet(2)+`
-		FROM article_search WHERE article_search MATCH ? AND rowid IN (`+placeholders(len(ids))+`)`,
-		append([]any{expr}, int64Args(ids)...)...)
+	var q strings.Builder
+	var args []any
+	for i, r := range snippetRanges(ids, scan) {
+		if i > 0 {
+			q.WriteString(" UNION ALL ")
+		}
+		q.WriteString(`SELECT rowid, ` + snippet(1) + `, ` + snippet(2) + ` FROM article_search
+			WHERE article_search MATCH ? AND rowid BETWEEN ? AND ?`)
+		args = append(args, expr, r[0], r[len(r)-1])
+		if len(r) > 1 {
+			// The unary plus keeps SQLite from handing the list to FTS5,
+			// which would start the match over for each of them.
+			q.WriteString(` AND +rowid IN (` + placeholders(len(r)) + `)`)
+			args = append(args, int64Args(r)...)
+		}
+	}
+	rows, err := db.db.QueryContext(ctx, q.String(), args...)
 	if err != nil {
 		return err
 	}
@@ -617,6 +643,49 @@ func (db *DB) snippets(ctx context.Context, expr string, hits []digest.SearchHit
 		}
 	}
 	return nil
+}
+
+// snippetRanges groups article IDs into runs of neighbours, each of which
+// snippets reads with one pass of FTS5 over the matches between its first
+// and last ID, keeping the rows of the run. Starting a match is the costly
+// part, a seek into every index segment for every term, and a pass costs
+// little per match it steps over, so runs join across the smallest gaps
+// while the gaps joined add up to at most scan IDs: however common the
+// words, a search steps over at most scan matches it does not need. The
+// runs come back sorted, each in ascending order.
+func snippetRanges(ids []int64, scan int64) [][]int64 {
+	ids = slices.Clone(ids)
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	if len(ids) == 0 {
+		return nil
+	}
+	// Join the gaps smallest first while the budget lasts.
+	gaps := make([]int, len(ids)-1) // gaps[i] is between ids[i] and ids[i+1]
+	for i := range gaps {
+		gaps[i] = i
+	}
+	slices.SortStableFunc(gaps, func(a, b int) int {
+		return cmp.Compare(ids[a+1]-ids[a], ids[b+1]-ids[b])
+	})
+	joined := make([]bool, len(ids)-1)
+	for _, g := range gaps {
+		d := ids[g+1] - ids[g] - 1
+		if d > scan {
+			break
+		}
+		scan -= d
+		joined[g] = true
+	}
+	var runs [][]int64
+	start := 0
+	for i := range ids {
+		if i == len(ids)-1 || !joined[i] {
+			runs = append(runs, ids[start:i+1])
+			start = i + 1
+		}
+	}
+	return runs
 }
 
 // hitSource is the outlet an article is shown under: its source, else its

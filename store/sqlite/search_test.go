@@ -472,3 +472,121 @@ func TestSaveArticlesInChunks(t *testing.T) {
 		t.Errorf("the last article of the batch is not found by its title: %+v", page.Hits)
 	}
 }
+
+func TestSnippetRanges(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ids  []int64
+		scan int64
+		want [][]int64
+	}{
+		{"none", nil, 100, nil},
+		{"one", []int64{7}, 100, [][]int64{{7}}},
+		{"neighbours always join", []int64{5, 4, 6}, 0, [][]int64{{4, 5, 6}}},
+		{"repeated IDs", []int64{9, 9, 3}, 0, [][]int64{{3}, {9}}},
+		{"gaps within the budget", []int64{100, 10, 20}, 89, [][]int64{{10, 20, 100}}},
+		{"smallest gap first", []int64{1, 50, 60, 200, 205}, 5, [][]int64{{1}, {50}, {60}, {200, 205}}},
+		{"then the next smallest", []int64{1, 50, 60, 200, 205}, 13, [][]int64{{1}, {50, 60}, {200, 205}}},
+		{"a larger gap stops the joining", []int64{1, 50, 60, 200, 205}, 199, [][]int64{{1, 50, 60}, {200, 205}}},
+		{"all gaps within the budget", []int64{1, 50, 60, 200, 205}, 200, [][]int64{{1, 50, 60, 200, 205}}},
+		{"a gap over the budget stays", []int64{1, 1000}, 997, [][]int64{{1}, {1000}}},
+		{"a gap of exactly the budget joins", []int64{1, 1000}, 998, [][]int64{{1, 1000}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := snippetRanges(tc.ids, tc.scan)
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Errorf("snippetRanges(%v, %d) = %v, want %v", tc.ids, tc.scan, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestSnippetsInRuns checks that reading snippets for runs of hits gives
+// each hit the snippet a match on its own row gives.
+func TestSnippetsInRuns(t *testing.T) {
+	db, f := openSearchDB(t)
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(3, 4))
+	words := func(n int) string {
+		var w []string
+		for range n {
+			w = append(w, fmt.Sprintf("w%d", r.IntN(40)))
+		}
+		return strings.Join(w, " ")
+	}
+	var arts []*digest.Article
+	for i := range 400 {
+		arts = append(arts, &digest.Article{Key: fmt.Sprint(i), Title: words(4), Summary: words(5 + r.IntN(20)),
+			Content: words(r.IntN(60)), Source: fmt.Sprintf("s%d", r.IntN(3)), Published: searchNow})
+	}
+	if _, err := db.SaveArticles(ctx, f.ID, arts); err != nil {
+		t.Fatal(err)
+	}
+	alone := func(expr string, id int64) string {
+		var summary, content string
+		err := db.db.QueryRow(`SELECT snippet(article_search, 1, char(2), char(3), '…', ?),
+			snippet(article_search, 2, char(2), char(3), '…', ?)
+			FROM article_search WHERE article_search MATCH ? AND rowid = ?`, snippetTokens, snippetTokens, expr, id).Scan(&summary, &content)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case strings.Contains(summary, digest.SnippetMatchStart):
+			return summary
+		case strings.Contains(content, digest.SnippetMatchStart):
+			return content
+		}
+		return "lead"
+	}
+	for _, query := range []string{"w1", "w2 w3", `"w4 w5"`, "w6 OR w7"} {
+		expr := ftsAll(mustParseQuery(t, query).Text.Args)
+		var matching []int64
+		rows, err := db.db.Query(`SELECT rowid FROM article_search WHERE article_search MATCH ?`, expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		matching, err = scanIDs(rows)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(matching) < 10 {
+			t.Fatalf("%s matches %d articles; the test needs more", query, len(matching))
+		}
+		for _, scan := range []int64{0, 30, 1000} {
+			hits := make([]digest.SearchHit, 10)
+			for i := range hits {
+				hits[i] = digest.SearchHit{ArticleID: matching[r.IntN(len(matching))], Snippet: "lead"}
+			}
+			if err := db.snippets(ctx, expr, hits, scan); err != nil {
+				t.Fatal(err)
+			}
+			for _, h := range hits {
+				if want := alone(expr, h.ArticleID); h.Snippet != want {
+					t.Errorf("%s, scan %d: article %d has snippet %q, alone %q", query, scan, h.ArticleID, h.Snippet, want)
+				}
+			}
+		}
+	}
+	// Search reads snippets with the whole expression when it can: they
+	// must mark what the words alone mark.
+	for _, query := range []string{"w1 -w2", "w3 source:s1", "w4 w5 -source:s2", "(w6 OR w7) -w8 source:s0"} {
+		q := mustParseQuery(t, query)
+		full, words := queryMatch(q).full(), ftsAll(q.Text.Args)
+		rows, err := db.db.Query(`SELECT rowid FROM article_search WHERE article_search MATCH ?`, full)
+		if err != nil {
+			t.Fatal(err)
+		}
+		matching, err := scanIDs(rows)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(matching) < 10 {
+			t.Fatalf("%s matches %d articles; the test needs more", query, len(matching))
+		}
+		for _, id := range matching {
+			if a, b := alone(full, id), alone(words, id); a != b {
+				t.Errorf("%s: article %d has snippet %q with the whole expression, %q with the words", query, id, a, b)
+			}
+		}
+	}
+}
