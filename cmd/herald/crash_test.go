@@ -80,16 +80,12 @@ func TestRunSurvivesSIGKILL(t *testing.T) {
 	dbPath := filepath.Join(dir, "herald.db")
 	fake := telegramtest.NewServer(t)
 	fake.EnforceLimits(telegramtest.TelegramLimits())
-	sd := seedScheduled(t, dbPath, fake, seedConfig{
+	db := openSQLite(t, dbPath)
+	sd := seedScheduled(t, db, fake, seedConfig{
 		chats: 200, groupShare: 0.3, events: 60, minStories: 3, maxStories: 30, summary: 300, seed: seed,
 	})
 	env := telegramEnv(dbPath, fake, "")
 	rng := rand.New(rand.NewPCG(seed, 0x6b696c6c))
-	db, err := sqlite.Open(context.Background(), dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 
 	// firstSend waits until d sent a message (more than arrived before),
 	// or there is nothing left to send.
@@ -135,7 +131,7 @@ func TestRunSurvivesSIGKILL(t *testing.T) {
 		if sentAfter > sentBefore && !allSent(t, db, sd) {
 			midDelivery++
 		}
-		_, pending, built := outboxState(t, dbPath, sd.slot)
+		_, pending, built := outboxState(t, db, sd.slot)
 		unmarked := botMessages(fake, sd.chats) - sentAfter - extra
 		t.Logf("kill %2d: %-16s + %3dms: %3d digests built, parts sent %3d -> %3d, %3d pending, %d sent but not marked",
 			i+1, mode, delay.Milliseconds(), built, sentBefore, sentAfter, pending, unmarked)
@@ -172,7 +168,7 @@ func TestRunSurvivesSIGKILL(t *testing.T) {
 	}
 
 	d := startDaemon(t, bin, dir, env)
-	waitAllSent(t, d, dbPath, sd, 90*time.Second)
+	waitAllSent(t, db, sd, 90*time.Second, d)
 	code, took := d.terminate(10 * time.Second)
 	logs.WriteString(d.logs.String())
 	if code != 0 {
@@ -180,7 +176,7 @@ func TestRunSurvivesSIGKILL(t *testing.T) {
 	}
 	checkLogs(t, logs.String(), fake.Token)
 
-	r := checkDelivery(t, fake, dbPath, sd)
+	r := checkDelivery(t, fake, db, sd)
 	t.Logf("%d digests in %d parts: %d delivered, %d marked sent, %d duplicates after %d kills (%d of them mid-delivery); "+
 		"Telegram answered 429 %d times, most attempts of one part %d; last run exited %s after SIGTERM",
 		len(sd.chats), r.parts, r.delivered, r.sent, r.duplicates, kills, midDelivery, fake.Throttled(), r.maxAttempts, took.Round(time.Millisecond))

@@ -46,7 +46,8 @@ func deliverToChats(tb testing.TB, chats int, seed uint64, rtt time.Duration) lo
 	fake := telegramtest.NewServer(tb)
 	limits := telegramtest.TelegramLimits()
 	fake.EnforceLimits(limits)
-	sd := seedScheduled(tb, dbPath, fake, seedConfig{
+	db := openSQLite(tb, dbPath)
+	sd := seedScheduled(tb, db, fake, seedConfig{
 		chats: chats, groupShare: 0.3, events: 40, minStories: 2, maxStories: 3, summary: 100, seed: seed,
 	})
 	env := telegramEnv(dbPath, fake, "")
@@ -54,12 +55,12 @@ func deliverToChats(tb testing.TB, chats int, seed uint64, rtt time.Duration) lo
 		env = append(env, "HERALD_TELEGRAM_API_URL="+delayed(tb, fake.URL(), rtt))
 	}
 	d := startDaemon(tb, bin, dir, env)
-	waitAllSent(tb, d, dbPath, sd, time.Duration(chats)*time.Second/10+60*time.Second)
+	waitAllSent(tb, db, sd, time.Duration(chats)*time.Second/10+60*time.Second, d)
 	if code, _ := d.terminate(10 * time.Second); code != 0 {
 		tb.Errorf("exit code after SIGTERM = %d, want 0", code)
 	}
 	checkLogs(tb, d.logs.String(), fake.Token)
-	r := checkDelivery(tb, fake, dbPath, sd)
+	r := checkDelivery(tb, fake, db, sd)
 	if r.parts != chats {
 		tb.Errorf("%d digest parts for %d chats; the test wants one message per chat", r.parts, chats)
 	}

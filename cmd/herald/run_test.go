@@ -305,13 +305,13 @@ type seedConfig struct {
 type seeded struct {
 	slot  time.Time // the latest slot of the schedule, due at start
 	chats []int64   // Telegram chat ids, in subscription order
-	feeds int       // feeds created
+	feeds []int64   // feeds created
 }
 
 // outlets are the invented news outlets of the seeded feeds.
 var outlets = []string{"Harbor Post", "Daily Ledger", "Northwind Times", "Rundschau", "Valley Wire", "Coast Courier"}
 
-// seedScheduled prepares dbPath, directly through the SQLite store, with
+// seedScheduled prepares the store db directly with
 // stored, clustered articles (each event reported by one to four outlets
 // is one story) first seen in the quarter hour before the latest
 // "every 15 minutes" slot, and cfg.chats chats each with a subscription to
@@ -319,14 +319,9 @@ var outlets = []string{"Harbor Post", "Daily Ledger", "Northwind Times", "Rundsc
 // slot: at start the scheduler owes each exactly one digest. The feeds are
 // fetched already and not due, so the daemon's poller leaves them alone.
 // The chats are added to fake too.
-func seedScheduled(tb testing.TB, dbPath string, fake *telegramtest.Server, cfg seedConfig) seeded {
+func seedScheduled(tb testing.TB, db digest.Store, fake *telegramtest.Server, cfg seedConfig) seeded {
 	tb.Helper()
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, dbPath)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer db.Close()
 	rng := rand.New(rand.NewPCG(cfg.seed, 0x4e52))
 	now := time.Now()
 	slot := now.Truncate(15 * time.Minute)
@@ -394,7 +389,7 @@ func seedScheduled(tb testing.TB, dbPath string, fake *telegramtest.Server, cfg 
 	}
 
 	zones := []string{"UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Australia/Adelaide"}
-	out := seeded{slot: slot, feeds: len(feedIDs)}
+	out := seeded{slot: slot, feeds: feedIDs}
 	for i := range cfg.chats {
 		var id int64
 		kind := "private"
@@ -444,15 +439,11 @@ type delivery struct {
 }
 
 // outboxState reads the outbox: the digest parts by chat (in slot and part
-// order) and how many subscriptions have their digest built.
-func outboxState(tb testing.TB, dbPath string, slot time.Time) (parts map[string][]*digest.OutboxMessage, pending, built int) {
+// order) and how many subscriptions (of the chats, when given) have their
+// digest for slot built.
+func outboxState(tb testing.TB, db digest.Store, slot time.Time, chats ...int64) (parts map[string][]*digest.OutboxMessage, pending, built int) {
 	tb.Helper()
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, dbPath)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer db.Close()
 	msgs, err := db.ListOutbox(ctx, digest.OutboxFilter{Kind: "digest"})
 	if err != nil {
 		tb.Fatal(err)
@@ -477,7 +468,7 @@ func outboxState(tb testing.TB, dbPath string, slot time.Time) (parts map[string
 		tb.Fatal(err)
 	}
 	for _, s := range subs {
-		if !s.LastDigestAt.Before(slot) {
+		if (len(chats) == 0 || slices.Contains(chats, atoi64(s.ChatID))) && !s.LastDigestAt.Before(slot) {
 			built++
 		}
 	}
@@ -485,22 +476,22 @@ func outboxState(tb testing.TB, dbPath string, slot time.Time) (parts map[string
 }
 
 // waitAllSent waits until every seeded subscription has its digest built
-// and no digest part is pending.
-func waitAllSent(tb testing.TB, d *daemon, dbPath string, s seeded, limit time.Duration) {
+// and no digest part is pending, while the daemons keep running.
+func waitAllSent(tb testing.TB, db digest.Store, s seeded, limit time.Duration, daemons ...*daemon) {
 	tb.Helper()
-	ctx := context.Background()
-	db, err := sqlite.Open(ctx, dbPath)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer db.Close()
 	deadline := time.Now().Add(limit)
 	for !allSent(tb, db, s) {
-		if d.exited() {
-			tb.Fatalf("herald run exited (%v) before every digest was sent; log:\n%s", d.state, d.logs)
+		for _, d := range daemons {
+			if d.exited() {
+				tb.Fatalf("herald run exited (%v) before every digest was sent; log:\n%s", d.state, d.logs)
+			}
 		}
 		if time.Now().After(deadline) {
-			tb.Fatalf("timed out after %s waiting for %d digests built and sent; log:\n%s", limit, len(s.chats), d.logs)
+			var logs strings.Builder
+			for _, d := range daemons {
+				logs.WriteString(d.logs.String())
+			}
+			tb.Fatalf("timed out after %s waiting for %d digests built and sent; log:\n%s", limit, len(s.chats), logs.String())
 		}
 		// Not too often: the test shares two cores with the daemon.
 		time.Sleep(250 * time.Millisecond)
@@ -509,7 +500,7 @@ func waitAllSent(tb testing.TB, d *daemon, dbPath string, s seeded, limit time.D
 
 // allSent reports whether every seeded subscription has its digest built
 // and no digest part is pending.
-func allSent(tb testing.TB, db *sqlite.DB, s seeded) bool {
+func allSent(tb testing.TB, db digest.Store, s seeded) bool {
 	tb.Helper()
 	ctx := context.Background()
 	pending, err := db.ListOutbox(ctx, digest.OutboxFilter{Status: digest.OutboxPending, Kind: "digest", Limit: 1})
@@ -525,7 +516,7 @@ func allSent(tb testing.TB, db *sqlite.DB, s seeded) bool {
 	}
 	built := 0
 	for _, sub := range subs {
-		if !sub.LastDigestAt.Before(s.slot) {
+		if slices.Contains(s.chats, atoi64(sub.ChatID)) && !sub.LastDigestAt.Before(s.slot) {
 			built++
 		}
 	}
@@ -536,9 +527,9 @@ func allSent(tb testing.TB, db *sqlite.DB, s seeded) bool {
 // chats with the outbox's digest parts: each part must have arrived, in
 // order, marked sent with the id of a message that carries it; nothing
 // else may have arrived. It reports the counts.
-func checkDelivery(tb testing.TB, fake *telegramtest.Server, dbPath string, s seeded) delivery {
+func checkDelivery(tb testing.TB, fake *telegramtest.Server, db digest.Store, s seeded) delivery {
 	tb.Helper()
-	parts, _, built := outboxState(tb, dbPath, s.slot)
+	parts, _, built := outboxState(tb, db, s.slot, s.chats...)
 	if built != len(s.chats) {
 		tb.Errorf("%d of %d subscriptions have their digest built", built, len(s.chats))
 	}
@@ -611,6 +602,22 @@ func atoi(s string) int {
 	return n
 }
 
+func atoi64(s string) int64 {
+	n, _ := strconv.ParseInt(s, 10, 64)
+	return n
+}
+
+// openSQLite opens the SQLite store at path for the test's checks.
+func openSQLite(tb testing.TB, path string) *sqlite.DB {
+	tb.Helper()
+	db, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
 // telegramEnv is the environment of a daemon on dbPath talking to fake.
 func telegramEnv(dbPath string, fake *telegramtest.Server, httpAddr string) []string {
 	env := []string{
@@ -670,7 +677,7 @@ func TestRunEndToEnd(t *testing.T) {
 	fake.AddChat(telegramtest.Chat{ID: group, Type: "supergroup", Title: "Team"})
 	fake.SetMember(group, admin, telegramtest.StatusAdministrator)
 	fake.SetMember(group, member, telegramtest.StatusMember)
-	sd := seedScheduled(t, dbPath, fake, seedConfig{chats: 1, events: 3, minStories: 3, maxStories: 3, summary: 120, seed: 1})
+	sd := seedScheduled(t, openSQLite(t, dbPath), fake, seedConfig{chats: 1, events: 3, minStories: 3, maxStories: 3, summary: 120, seed: 1})
 	// Telegram is down for the first getMe: /readyz must say so.
 	fake.FailNext("getMe", http.StatusBadGateway, "Bad Gateway")
 
@@ -764,7 +771,7 @@ func TestRunEndToEnd(t *testing.T) {
 		labels []string
 		want   float64
 	}{
-		{"herald_feeds", []string{"state", "ok"}, float64(sd.feeds + 1)},
+		{"herald_feeds", []string{"state", "ok"}, float64(len(sd.feeds) + 1)},
 		{"herald_feeds", []string{"state", "failing"}, 1},
 		{"herald_feeds", []string{"state", "new"}, 0},
 		{"herald_fetch_duration_seconds_count", []string{"outcome", "ok"}, 1},
