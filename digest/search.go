@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -112,6 +113,105 @@ type SearchHit struct {
 type SearchPage struct {
 	Hits       []SearchHit
 	NextCursor string // pass as SearchRequest.Cursor for the next page; empty when there is none
+}
+
+// SearchPlan is a search request checked and parsed: what a SearchStore
+// needs to find one page.
+type SearchPlan struct {
+	Query  *Query
+	Limit  int          // hits on this page
+	Cursor SearchCursor // where the page starts in the results
+	// First is set for a first page, whose Cursor has the request's
+	// clock (or the store's) and Offset 0; the store sets
+	// Cursor.Snapshot to the highest article ID it holds.
+	First bool
+}
+
+// PlanSearch checks and parses a request for a store whose clock reads
+// now. It returns EINVALID, with a message for the user, for a query that
+// ParseQuery refuses, a negative limit, or a cursor that is garbled,
+// altered or belongs to another query.
+func PlanSearch(req SearchRequest, now time.Time) (*SearchPlan, error) {
+	q, err := ParseQuery(req.Query)
+	if err != nil {
+		return nil, err
+	}
+	p := &SearchPlan{Query: q, Limit: req.Limit}
+	switch {
+	case p.Limit < 0:
+		return nil, Errorf(EINVALID, "the number of results must not be negative, got %d", p.Limit)
+	case p.Limit == 0:
+		p.Limit = DefaultSearchLimit
+	case p.Limit > MaxSearchLimit:
+		p.Limit = MaxSearchLimit
+	}
+	if req.Cursor != "" {
+		if p.Cursor, err = DecodeSearchCursor(q, req.Cursor); err != nil {
+			return nil, err
+		}
+		return p, nil
+	}
+	p.First = true
+	p.Cursor.Now = req.Now
+	if p.Cursor.Now.IsZero() {
+		p.Cursor.Now = now
+	}
+	return p, nil
+}
+
+// Next returns the cursor of the page after this one.
+func (p *SearchPlan) Next() string {
+	next := p.Cursor
+	next.Offset += p.Limit
+	return EncodeSearchCursor(p.Query, next)
+}
+
+// SearchLeadRunes is the most characters of a lead snippet (LeadSnippet).
+const SearchLeadRunes = 200
+
+// LeadSnippet is the snippet of a hit with no matched words to show: the
+// start of the summary, or of the content when the summary is empty, with
+// white space collapsed and marker characters removed, cut at a word
+// after at most SearchLeadRunes characters ("…" marks the cut). A store
+// may pass only the start of long texts, as their first 4*SearchLeadRunes
+// characters.
+func LeadSnippet(summary, content string) string {
+	text := strings.TrimSpace(summary)
+	if text == "" {
+		text = strings.TrimSpace(content)
+	}
+	text = strings.Join(strings.Fields(text), " ")
+	// Marker characters in stored text would read as matches.
+	text = PlainSnippet(text)
+	r := []rune(text)
+	if len(r) <= SearchLeadRunes {
+		return text
+	}
+	cut := SearchLeadRunes
+	for i := SearchLeadRunes; i > SearchLeadRunes*3/4; i-- {
+		if r[i] == ' ' {
+			cut = i
+			break
+		}
+	}
+	return strings.TrimSpace(string(r[:cut])) + "…"
+}
+
+// HitSource is the outlet a hit is shown under: the article's source,
+// else its feed's name, else its feed's title, else the host of its link.
+func HitSource(source, feedName, feedTitle, link string) string {
+	switch {
+	case source != "":
+		return source
+	case feedName != "":
+		return feedName
+	case feedTitle != "":
+		return feedTitle
+	}
+	if u, err := url.Parse(link); err == nil && u.Host != "" {
+		return strings.TrimPrefix(u.Host, "www.")
+	}
+	return "unknown source"
 }
 
 // SnippetPart is a run of snippet text, matched or not.

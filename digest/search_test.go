@@ -361,3 +361,105 @@ func TestSplitSnippet(t *testing.T) {
 		t.Errorf("PlainSnippet = %q", got)
 	}
 }
+
+func TestPlanSearch(t *testing.T) {
+	clock := time.Date(2026, 3, 22, 12, 0, 0, 0, time.UTC)
+	asked := clock.Add(-time.Hour)
+	for _, tc := range []struct {
+		name      string
+		req       digest.SearchRequest
+		wantLimit int
+		wantNow   time.Time
+	}{
+		{"default limit and the store's clock", digest.SearchRequest{Query: "storm"}, digest.DefaultSearchLimit, clock},
+		{"limit as asked", digest.SearchRequest{Query: "storm", Limit: 7}, 7, clock},
+		{"limit capped", digest.SearchRequest{Query: "storm", Limit: 5000}, digest.MaxSearchLimit, clock},
+		{"the request's clock", digest.SearchRequest{Query: "storm", Now: asked}, digest.DefaultSearchLimit, asked},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := digest.PlanSearch(tc.req, clock)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Limit != tc.wantLimit || !p.First || !p.Cursor.Now.Equal(tc.wantNow) || p.Cursor.Offset != 0 || p.Query.String() != "storm" {
+				t.Errorf("PlanSearch = %+v, want limit %d, a first page at %v", p, tc.wantLimit, tc.wantNow)
+			}
+		})
+	}
+	t.Run("next pages", func(t *testing.T) {
+		p, err := digest.PlanSearch(digest.SearchRequest{Query: "storm", Limit: 5, Now: asked}, clock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Cursor.Snapshot = 99
+		p2, err := digest.PlanSearch(digest.SearchRequest{Query: "storm", Limit: 5, Cursor: p.Next()}, clock.Add(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := digest.SearchCursor{Offset: 5, Snapshot: 99, Now: asked}
+		if p2.First || p2.Cursor != want {
+			t.Errorf("second page: first %v, cursor %+v; want %+v", p2.First, p2.Cursor, want)
+		}
+		p3, err := digest.PlanSearch(digest.SearchRequest{Query: "storm", Limit: 5, Cursor: p2.Next()}, clock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p3.Cursor.Offset != 10 || p3.Cursor.Snapshot != 99 {
+			t.Errorf("third page cursor %+v, want offset 10 and the first page's snapshot", p3.Cursor)
+		}
+	})
+	for _, tc := range []struct {
+		name string
+		req  digest.SearchRequest
+	}{
+		{"negative limit", digest.SearchRequest{Query: "storm", Limit: -1}},
+		{"bad query", digest.SearchRequest{Query: "-storm"}},
+		{"garbled cursor", digest.SearchRequest{Query: "storm", Cursor: "xyz"}},
+		{"another query's cursor", digest.SearchRequest{Query: "flood", Cursor: digest.EncodeSearchCursor(mustParse(t, "storm"), digest.SearchCursor{Offset: 10})}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := digest.PlanSearch(tc.req, clock); digest.ErrorCode(err) != digest.EINVALID {
+				t.Errorf("PlanSearch: err %v, want EINVALID", err)
+			}
+		})
+	}
+}
+
+func TestLeadSnippet(t *testing.T) {
+	long := strings.Repeat("word ", 60) // 300 characters
+	for _, tc := range []struct {
+		name, summary, content, want string
+	}{
+		{"summary", "  Storm Elin\n hits\tthe coast. ", "Content.", "Storm Elin hits the coast."},
+		{"content when no summary", " ", "Engineers worked  overnight.", "Engineers worked overnight."},
+		{"nothing", "", "", ""},
+		{"markers removed", "a \x02marked\x03 word", "", "a marked word"},
+		{"cut at a word", long, "", strings.TrimSpace(strings.Repeat("word ", 40)) + "…"},
+		{"exactly the limit", strings.Repeat("x", digest.SearchLeadRunes), "", strings.Repeat("x", digest.SearchLeadRunes)},
+		{"no space to cut at", strings.Repeat("é", 300), "", strings.Repeat("é", digest.SearchLeadRunes) + "…"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := digest.LeadSnippet(tc.summary, tc.content); got != tc.want {
+				t.Errorf("LeadSnippet(%q, %q) = %q, want %q", tc.summary, tc.content, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestHitSource(t *testing.T) {
+	for _, tc := range []struct {
+		name, source, feedName, feedTitle, link, want string
+	}{
+		{"source first", "BBC News", "bbc", "BBC - Home", "https://www.bbc.example/a", "BBC News"},
+		{"feed name", "", "bbc", "BBC - Home", "https://www.bbc.example/a", "bbc"},
+		{"feed title", "", "", "BBC - Home", "https://www.bbc.example/a", "BBC - Home"},
+		{"host without www", "", "", "", "https://www.bbc.example/a", "bbc.example"},
+		{"nothing known", "", "", "", "not a link", "unknown source"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := digest.HitSource(tc.source, tc.feedName, tc.feedTitle, tc.link); got != tc.want {
+				t.Errorf("HitSource = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

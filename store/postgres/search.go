@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -60,12 +59,8 @@ const recencyHalfLife = 48 * time.Hour
 // searchCandidates caps the matching articles one search ranks.
 const searchCandidates = 5000
 
-// Snippet sizes: a ts_headline fragment of at most snippetWords words, and
-// the start of the text (cut at a word) when the query has no words.
-const (
-	snippetWords = 24
-	snippetRunes = 200
-)
+// snippetWords is the most words of a ts_headline fragment.
+const snippetWords = 24
 
 // headlineOptions are ts_headline's options: one fragment around the
 // matches, marked with digest's markers.
@@ -74,34 +69,16 @@ var headlineOptions = fmt.Sprintf("StartSel=%s, StopSel=%s, MaxWords=%d, MinWord
 
 // Search implements digest.SearchStore.
 func (db *DB) Search(ctx context.Context, req digest.SearchRequest) (*digest.SearchPage, error) {
-	q, err := digest.ParseQuery(req.Query)
+	p, err := digest.PlanSearch(req, db.now())
 	if err != nil {
 		return nil, err
 	}
-	limit := req.Limit
-	switch {
-	case limit < 0:
-		return nil, digest.Errorf(digest.EINVALID, "the number of results must not be negative, got %d", limit)
-	case limit == 0:
-		limit = digest.DefaultSearchLimit
-	case limit > digest.MaxSearchLimit:
-		limit = digest.MaxSearchLimit
-	}
-	var cur digest.SearchCursor
-	if req.Cursor != "" {
-		if cur, err = digest.DecodeSearchCursor(q, req.Cursor); err != nil {
-			return nil, err
-		}
-	} else {
-		cur.Now = req.Now
-		if cur.Now.IsZero() {
-			cur.Now = db.now()
-		}
-		if err := db.pool.QueryRow(ctx, `SELECT coalesce(max(id), 0) FROM articles`).Scan(&cur.Snapshot); err != nil {
+	if p.First {
+		if err := db.pool.QueryRow(ctx, `SELECT coalesce(max(id), 0) FROM articles`).Scan(&p.Cursor.Snapshot); err != nil {
 			return nil, fmt.Errorf("search %q: %w", req.Query, err)
 		}
 	}
-	page, err := db.search(ctx, q, cur, limit, req.Location)
+	page, err := db.search(ctx, p, req.Location)
 	if err != nil {
 		return nil, wrap(err, "search %q", req.Query)
 	}
@@ -349,7 +326,8 @@ type rankedStory struct {
 	story, article int64
 }
 
-func (db *DB) search(ctx context.Context, q *digest.Query, cur digest.SearchCursor, limit int, loc *time.Location) (*digest.SearchPage, error) {
+func (db *DB) search(ctx context.Context, p *digest.SearchPlan, loc *time.Location) (*digest.SearchPage, error) {
+	q, cur, limit := p.Query, p.Cursor, p.Limit
 	page := &digest.SearchPage{Hits: []digest.SearchHit{}}
 	var include, exclude []int64
 	if len(q.Feeds) > 0 || len(q.ExcludeFeeds) > 0 {
@@ -435,9 +413,7 @@ func (db *DB) search(ctx context.Context, q *digest.Query, cur digest.SearchCurs
 
 	if len(ranked) > limit {
 		ranked = ranked[:limit]
-		next := cur
-		next.Offset += limit
-		page.NextCursor = digest.EncodeSearchCursor(q, next)
+		page.NextCursor = p.Next()
 	}
 	if len(ranked) == 0 {
 		return page, nil
@@ -470,7 +446,7 @@ func (db *DB) searchHits(ctx context.Context, ranked []rankedStory) ([]digest.Se
 				FROM article_stories x JOIN articles s ON s.id = x.article_id LEFT JOIN feeds sf ON sf.id = s.feed_id
 				WHERE x.story_id = st.story_id)
 		FROM articles a LEFT JOIN feeds f ON f.id = a.feed_id LEFT JOIN article_stories st ON st.article_id = a.id
-		WHERE a.id = ANY($2)`, snippetRunes*4, ids)
+		WHERE a.id = ANY($2)`, digest.SearchLeadRunes*4, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -485,9 +461,9 @@ func (db *DB) searchHits(ctx context.Context, ranked []rankedStory) ([]digest.Se
 			return nil, err
 		}
 		h.Published = fromTS(published)
-		h.Source = hitSource(h.Source, feedName, feedTitle, h.URL)
+		h.Source = digest.HitSource(h.Source, feedName, feedTitle, h.URL)
 		h.Sources = max(h.Sources, 1)
-		h.Snippet = leadSnippet(summary, content)
+		h.Snippet = digest.LeadSnippet(summary, content)
 		byID[h.ArticleID] = h
 	}
 	if err := rows.Err(); err != nil {
@@ -597,47 +573,6 @@ func (db *DB) snippets(ctx context.Context, highlight string, hits []digest.Sear
 		}
 	}
 	return nil
-}
-
-// hitSource is the outlet an article is shown under: its source, else its
-// feed's name or title, else its host.
-func hitSource(source, feedName, feedTitle, link string) string {
-	switch {
-	case source != "":
-		return source
-	case feedName != "":
-		return feedName
-	case feedTitle != "":
-		return feedTitle
-	}
-	if u, err := url.Parse(link); err == nil && u.Host != "" {
-		return strings.TrimPrefix(u.Host, "www.")
-	}
-	return "unknown source"
-}
-
-// leadSnippet is the start of the summary, or of the content when the
-// summary is empty, cut at a word after at most snippetRunes characters.
-func leadSnippet(summary, content string) string {
-	text := strings.TrimSpace(summary)
-	if text == "" {
-		text = strings.TrimSpace(content)
-	}
-	text = strings.Join(strings.Fields(text), " ")
-	// Marker characters in stored text would read as matches.
-	text = digest.PlainSnippet(text)
-	r := []rune(text)
-	if len(r) <= snippetRunes {
-		return text
-	}
-	cut := snippetRunes
-	for i := snippetRunes; i > snippetRunes*3/4; i-- {
-		if r[i] == ' ' {
-			cut = i
-			break
-		}
-	}
-	return strings.TrimSpace(string(r[:cut])) + "…"
 }
 
 var _ digest.SearchStore = (*DB)(nil)

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -46,43 +45,21 @@ const recencyHalfLife = 48 * time.Hour
 // searchCandidates caps the matching articles one search ranks.
 const searchCandidates = 5000
 
-// Snippet sizes: FTS5 snippets of snippetTokens tokens, and the start of
-// the text (cut at a word) when the query has no words to match.
-const (
-	snippetTokens = 24
-	snippetRunes  = 200
-)
+// snippetTokens is the size of FTS5 snippets, in tokens.
+const snippetTokens = 24
 
 // Search implements digest.SearchStore.
 func (db *DB) Search(ctx context.Context, req digest.SearchRequest) (*digest.SearchPage, error) {
-	q, err := digest.ParseQuery(req.Query)
+	p, err := digest.PlanSearch(req, db.now())
 	if err != nil {
 		return nil, err
 	}
-	limit := req.Limit
-	switch {
-	case limit < 0:
-		return nil, digest.Errorf(digest.EINVALID, "the number of results must not be negative, got %d", limit)
-	case limit == 0:
-		limit = digest.DefaultSearchLimit
-	case limit > digest.MaxSearchLimit:
-		limit = digest.MaxSearchLimit
-	}
-	var cur digest.SearchCursor
-	if req.Cursor != "" {
-		if cur, err = digest.DecodeSearchCursor(q, req.Cursor); err != nil {
-			return nil, err
-		}
-	} else {
-		cur.Now = req.Now
-		if cur.Now.IsZero() {
-			cur.Now = db.now()
-		}
-		if err := db.db.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM articles`).Scan(&cur.Snapshot); err != nil {
+	if p.First {
+		if err := db.db.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM articles`).Scan(&p.Cursor.Snapshot); err != nil {
 			return nil, fmt.Errorf("search %q: %w", req.Query, err)
 		}
 	}
-	page, err := db.search(ctx, q, cur, limit, req.Location)
+	page, err := db.search(ctx, p, req.Location)
 	if err != nil {
 		if digest.ErrorCode(err) != digest.EINTERNAL {
 			return nil, err
@@ -182,7 +159,8 @@ type rankedStory struct {
 	score          float64
 }
 
-func (db *DB) search(ctx context.Context, q *digest.Query, cur digest.SearchCursor, limit int, loc *time.Location) (*digest.SearchPage, error) {
+func (db *DB) search(ctx context.Context, p *digest.SearchPlan, loc *time.Location) (*digest.SearchPage, error) {
+	q, cur, limit := p.Query, p.Cursor, p.Limit
 	m := queryMatch(q)
 	var include, exclude []int64
 	if len(q.Feeds) > 0 || len(q.ExcludeFeeds) > 0 {
@@ -241,9 +219,7 @@ func (db *DB) search(ctx context.Context, q *digest.Query, cur digest.SearchCurs
 	page := &digest.SearchPage{Hits: []digest.SearchHit{}}
 	if len(ranked) > limit {
 		ranked = ranked[:limit]
-		next := cur
-		next.Offset += limit
-		page.NextCursor = digest.EncodeSearchCursor(q, next)
+		page.NextCursor = p.Next()
 	}
 	if len(ranked) == 0 {
 		return page, nil
@@ -549,7 +525,7 @@ func (db *DB) searchHits(ctx context.Context, ranked []rankedStory) ([]digest.Se
 				FROM articles s LEFT JOIN feeds sf ON sf.id = s.feed_id WHERE s.story_id = a.story_id)
 		FROM articles a LEFT JOIN feeds f ON f.id = a.feed_id
 		WHERE a.id IN (`+placeholders(len(ids))+`)`,
-		append([]any{snippetRunes * 4, snippetRunes * 4}, int64Args(ids)...)...)
+		append([]any{digest.SearchLeadRunes * 4, digest.SearchLeadRunes * 4}, int64Args(ids)...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -564,9 +540,9 @@ func (db *DB) searchHits(ctx context.Context, ranked []rankedStory) ([]digest.Se
 			return nil, err
 		}
 		h.Published = fromMicros(published)
-		h.Source = hitSource(h.Source, feedName, feedTitle, h.URL)
+		h.Source = digest.HitSource(h.Source, feedName, feedTitle, h.URL)
 		h.Sources = max(h.Sources, 1)
-		h.Snippet = leadSnippet(summary, content)
+		h.Snippet = digest.LeadSnippet(summary, content)
 		byID[h.ArticleID] = h
 	}
 	if err := rows.Err(); err != nil {
@@ -686,47 +662,6 @@ func snippetRanges(ids []int64, scan int64) [][]int64 {
 		}
 	}
 	return runs
-}
-
-// hitSource is the outlet an article is shown under: its source, else its
-// feed's name or title, else its host.
-func hitSource(source, feedName, feedTitle, link string) string {
-	switch {
-	case source != "":
-		return source
-	case feedName != "":
-		return feedName
-	case feedTitle != "":
-		return feedTitle
-	}
-	if u, err := url.Parse(link); err == nil && u.Host != "" {
-		return strings.TrimPrefix(u.Host, "www.")
-	}
-	return "unknown source"
-}
-
-// leadSnippet is the start of the summary, or of the content when the
-// summary is empty, cut at a word after at most snippetRunes characters.
-func leadSnippet(summary, content string) string {
-	text := strings.TrimSpace(summary)
-	if text == "" {
-		text = strings.TrimSpace(content)
-	}
-	text = strings.Join(strings.Fields(text), " ")
-	// Marker characters in stored text would read as matches.
-	text = digest.PlainSnippet(text)
-	r := []rune(text)
-	if len(r) <= snippetRunes {
-		return text
-	}
-	cut := snippetRunes
-	for i := snippetRunes; i > snippetRunes*3/4; i-- {
-		if r[i] == ' ' {
-			cut = i
-			break
-		}
-	}
-	return strings.TrimSpace(string(r[:cut])) + "…"
 }
 
 var _ digest.SearchStore = (*DB)(nil)
