@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/seed-c50b6fda/herald/bot/discord/discordtest"
 	"github.com/seed-c50b6fda/herald/bot/telegram/telegramtest"
 	"github.com/seed-c50b6fda/herald/digest"
 	"github.com/seed-c50b6fda/herald/store/postgres"
@@ -268,4 +269,47 @@ func TestSecondPollingReplicaFailsFast(t *testing.T) {
 		t.Errorf("first replica exit code after SIGTERM = %d, want 0", code)
 	}
 	checkLogs(t, first.logs.String()+second.logs.String(), fake.Token)
+}
+
+// TestDiscordGatewayStandby starts two replicas with the same Discord bot:
+// one holds the gateway while the other stands by, and when the holder is
+// killed with SIGKILL the other connects within about one lease time.
+func TestDiscordGatewayStandby(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts herald run as a process")
+	}
+	const lease = 2 * time.Second
+	dir := t.TempDir()
+	fake := discordtest.New(t, discordtest.Options{})
+	env := []string{
+		"HERALD_DATABASE=" + filepath.Join(dir, "herald.db"),
+		"HERALD_DISCORD_TOKEN=" + fake.Token,
+		"HERALD_DISCORD_API_URL=" + fake.URL,
+		"HERALD_REPLICAS_LEASE=" + lease.String(),
+		"HERALD_LOG_FORMAT=json",
+	}
+	holder := startDaemon(t, "", dir, env)
+	waitFor(t, holder, 20*time.Second, "the first replica to identify", func() bool { return len(fake.Identifies()) == 1 })
+	standby := startDaemon(t, "", dir, env)
+	waitFor(t, standby, 20*time.Second, "the second replica to stand by", func() bool {
+		return strings.Contains(standby.logs.String(), "standing by")
+	})
+	time.Sleep(2 * lease) // long enough for a wrongly started second gateway to show
+	if n := len(fake.Identifies()); n != 1 {
+		t.Fatalf("%d gateway identifies with one replica standing by; want 1", n)
+	}
+	holder.kill()
+	killed := time.Now()
+	waitFor(t, standby, 20*time.Second, "the standby replica to take the gateway over", func() bool {
+		return len(fake.Identifies()) == 2 && fake.Connected()
+	})
+	took := time.Since(killed)
+	t.Logf("the standby replica identified %s after the holder was killed (lease %s)", took.Round(time.Millisecond), lease)
+	if took > 3*lease {
+		t.Errorf("takeover took %s; want about one lease time (%s)", took, lease)
+	}
+	if code, _ := standby.terminate(10 * time.Second); code != 0 {
+		t.Errorf("exit code after SIGTERM = %d, want 0", code)
+	}
+	checkLogs(t, holder.logs.String()+standby.logs.String(), fake.Token)
 }
