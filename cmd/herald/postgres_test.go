@@ -165,8 +165,9 @@ func TestPostgresSchemaVersions(t *testing.T) {
 	mustRun(t, env, "feeds", "add", "https://kept.example/feed", "--no-fetch")
 
 	// Take the database back to version 1, as Herald left it before the
-	// leases of version 2.
-	pgAdmin(t, u, `DROP TABLE leases`)
+	// leases of version 2 and the unassigned articles of version 3.
+	pgAdmin(t, u, `DROP TABLE leases, unclustered_articles`)
+	pgAdmin(t, u, `DROP FUNCTION herald_articles_added, herald_articles_clustered, herald_articles_unclustered CASCADE`)
 	pgAdmin(t, u, `DELETE FROM schema_migrations WHERE version >= 2`)
 	r := mustRun(t, env, "migrate")
 	if want := fmt.Sprintf("is at schema version %d\n", current); !strings.HasSuffix(r.stdout, want) {

@@ -242,14 +242,23 @@ func (db *DB) ListArticles(ctx context.Context, filter digest.ArticleFilter) ([]
 	if filter.URL != "" {
 		w.add("a.url = ?", filter.URL)
 	}
-	if !filter.Since.IsZero() {
+	if !filter.Since.IsZero() && !filter.Unassigned {
 		w.add("a.first_seen >= ?", filter.Since)
 	}
 	if !filter.Until.IsZero() {
 		w.add("a.first_seen < ?", filter.Until)
 	}
 	if filter.Unassigned {
-		w.add("st.story_id IS NULL")
+		// unclustered_articles holds just these (migration 0003), with
+		// their first sighting: the clusterer asks this every few
+		// seconds, and it must cost the few unassigned articles, not the
+		// window's many. Since is applied there only; a second condition
+		// on a.first_seen leads the planner to scan the window.
+		if filter.Since.IsZero() {
+			w.add("a.id IN (SELECT article_id FROM unclustered_articles)")
+		} else {
+			w.add("a.id IN (SELECT article_id FROM unclustered_articles WHERE first_seen >= ?)", filter.Since)
+		}
 	}
 	if filter.AfterID != 0 {
 		w.add("a.id > ?", filter.AfterID)

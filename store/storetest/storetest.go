@@ -33,6 +33,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Search", func(t *testing.T) { testSearch(t, open) })
 	t.Run("ConcurrentWriters", func(t *testing.T) { testConcurrentWriters(t, open) })
 	t.Run("ConcurrentEnqueue", func(t *testing.T) { testConcurrentEnqueue(t, open) })
+	t.Run("Unassigned", func(t *testing.T) { testUnassigned(t, open) })
 	t.Run("Leases", func(t *testing.T) { testLeases(t, open) })
 }
 
