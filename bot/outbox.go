@@ -104,6 +104,7 @@ type Outbox struct {
 	wake chan struct{}
 
 	mu       sync.Mutex
+	share    int // processes sending for the same bots, sharing Global
 	global   map[string]*rate.Limiter
 	chats    map[string]*chatLimit
 	pausedTo map[string]time.Time // platform or platform/chat -> resume time
@@ -133,7 +134,7 @@ func NewOutbox(cfg OutboxConfig) *Outbox {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	o := &Outbox{wake: make(chan struct{}, 1), global: map[string]*rate.Limiter{},
+	o := &Outbox{wake: make(chan struct{}, 1), share: 1, global: map[string]*rate.Limiter{},
 		chats: map[string]*chatLimit{}, pausedTo: map[string]time.Time{}, throttled: map[int64]int{}}
 	o.cfg = cfg
 	o.cfg.Senders, o.cfg.Limits = map[string]Sender{}, map[string]Limits{}
@@ -151,7 +152,22 @@ func (o *Outbox) Register(platform string, s Sender, l Limits) {
 	o.cfg.Senders[platform] = s
 	o.cfg.Limits[platform] = l
 	if l.Global > 0 {
-		o.global[platform] = rate.NewLimiter(l.Global, max(l.GlobalBurst, 1))
+		o.global[platform] = rate.NewLimiter(l.Global/rate.Limit(o.share), max(l.GlobalBurst/o.share, 1))
+	}
+}
+
+// ShareLimits tells the outbox that n processes (replicas) send for the
+// same bots: a platform's global limit, which counts per bot, is divided
+// between them, so that together they stay within it.
+func (o *Outbox) ShareLimits(n int) {
+	n = max(n, 1)
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.share = n
+	for platform, lim := range o.global {
+		l := o.cfg.Limits[platform]
+		lim.SetLimit(l.Global / rate.Limit(n))
+		lim.SetBurst(max(l.GlobalBurst/n, 1))
 	}
 }
 

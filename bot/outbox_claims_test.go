@@ -110,3 +110,24 @@ func TestOutboxClaimTakeover(t *testing.T) {
 		t.Fatalf("sent %q after the claim expired; want chat 1 taken over in order", got)
 	}
 }
+
+// TestOutboxShareLimits checks that replicas divide a platform's global
+// limit: with five sharing 50 messages a second, one sends 10 a second.
+// Only the lower bound of the time is checked, which a slow machine
+// cannot break.
+func TestOutboxShareLimits(t *testing.T) {
+	e := newOutboxEnv(t, nil)
+	ob := bot.NewOutbox(bot.OutboxConfig{Store: e.st, Now: func() time.Time { return e.clock }})
+	ob.Register("telegram", e.sender, bot.Limits{Global: 50, GlobalBurst: 5})
+	ob.ShareLimits(5)
+	for i := range 6 {
+		e.enqueue(t, []string{"1", "2", "-100"}[i%3], fmt.Sprintf("m%d", i))
+	}
+	start := time.Now()
+	if err := ob.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took < 450*time.Millisecond || len(e.sender.sent) != 6 {
+		t.Fatalf("sent %d messages in %s; at a fifth of 50 a second, 6 take at least 0.5s", len(e.sender.sent), took)
+	}
+}

@@ -26,6 +26,10 @@ type LeaseStore interface {
 	// nobody holds it (never taken, released, or expired).
 	FindLease(ctx context.Context, name string) (*Lease, error)
 
+	// ListLeases returns the leases held now (not expired) whose names
+	// start with prefix, ordered by name.
+	ListLeases(ctx context.Context, prefix string) ([]*Lease, error)
+
 	// PruneLeases deletes leases that expired before the given time, and
 	// returns how many it deleted.
 	PruneLeases(ctx context.Context, before time.Time) (int, error)

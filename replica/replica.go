@@ -11,7 +11,8 @@
 //	digest/<sub>/<slot>       building a subscription's digest for a slot
 //	cluster                   the story clusterer: one writer of stories
 //	telegram/updates          long polling Telegram (one consumer per bot)
-//	discord/gateway           the Discord gateway connection
+//	discord/gateway/<shard>   a Discord gateway shard
+//	replica/<owner>           a running daemon, renewed while it runs
 //
 // Claim and Release serve work that any process may take (a feed, a chat,
 // a slot). RunExclusive serves work one process does at a time while the
@@ -38,6 +39,7 @@ type Store interface {
 	AcquireLease(ctx context.Context, name, owner string, ttl time.Duration) (bool, error)
 	ReleaseLease(ctx context.Context, name, owner string) error
 	FindLease(ctx context.Context, name string) (*digest.Lease, error)
+	ListLeases(ctx context.Context, prefix string) ([]*digest.Lease, error)
 	PruneLeases(ctx context.Context, before time.Time) (int, error)
 }
 
@@ -133,18 +135,52 @@ func (l *Leases) Holder(ctx context.Context, name string) (*digest.Lease, error)
 // of digest slots and feeds accumulate otherwise).
 const pruneEvery = time.Hour
 
-// Run deletes leases that expired more than an hour ago, now and every
-// hour, until ctx ends.
-func (l *Leases) Run(ctx context.Context) error {
-	t := time.NewTicker(pruneEvery)
+// memberPrefix starts the name of each running daemon's own lease, which
+// says it is alive.
+const memberPrefix = "replica/"
+
+// Run announces this process as a running replica, renewing its lease
+// every third of a lease time, and calls onMembers with the number of
+// replicas running whenever it changes (a platform's sending limits are
+// shared between them). It also deletes leases that expired more than an
+// hour ago, hourly. It returns nil when ctx ends, after withdrawing the
+// announcement. onMembers may be nil.
+func (l *Leases) Run(ctx context.Context, onMembers func(n int)) error {
+	name := memberPrefix + l.owner
+	defer func() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := l.Release(rctx, name); err != nil {
+			l.log.Warn("withdraw replica lease", "err", err)
+		}
+	}()
+	t := time.NewTicker(l.ttl / 3)
 	defer t.Stop()
+	members := 0
+	var pruned time.Time
 	for {
-		n, err := l.store.PruneLeases(ctx, l.now().Add(-pruneEvery))
-		switch {
-		case err != nil && ctx.Err() == nil:
-			l.log.Warn("prune expired leases", "err", err)
-		case n > 0:
-			l.log.Debug("pruned expired leases", "leases", n)
+		if _, err := l.Claim(ctx, name); err != nil && ctx.Err() == nil {
+			l.log.Warn("renew replica lease", "err", err)
+		} else if n, err := l.Members(ctx); err != nil && ctx.Err() == nil {
+			l.log.Warn("count replicas", "err", err)
+		} else if err == nil && n != members {
+			if members != 0 {
+				l.log.Info("replicas running", "replicas", n, "before", members)
+			}
+			members = n
+			if onMembers != nil {
+				onMembers(n)
+			}
+		}
+		if time.Since(pruned) >= pruneEvery {
+			pruned = time.Now()
+			n, err := l.store.PruneLeases(ctx, l.now().Add(-pruneEvery))
+			switch {
+			case err != nil && ctx.Err() == nil:
+				l.log.Warn("prune expired leases", "err", err)
+			case n > 0:
+				l.log.Debug("pruned expired leases", "leases", n)
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -152,6 +188,16 @@ func (l *Leases) Run(ctx context.Context) error {
 		case <-t.C:
 		}
 	}
+}
+
+// Members returns how many replicas are running (at least 1: a process
+// asking is one, whether or not its announcement is in yet).
+func (l *Leases) Members(ctx context.Context) (int, error) {
+	ls, err := l.store.ListLeases(ctx, memberPrefix)
+	if err != nil {
+		return 0, fmt.Errorf("list replicas: %w", err)
+	}
+	return max(len(ls), 1), nil
 }
 
 // RunExclusive runs fn while this process holds the named lease. While

@@ -3,6 +3,8 @@ package replica
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -57,6 +59,19 @@ func (m *memLeases) FindLease(ctx context.Context, name string) (*digest.Lease, 
 		return nil, digest.Errorf(digest.ENOTFOUND, "no lease %s", name)
 	}
 	return &le, nil
+}
+
+func (m *memLeases) ListLeases(ctx context.Context, prefix string) ([]*digest.Lease, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []*digest.Lease
+	for _, le := range m.leases {
+		if strings.HasPrefix(le.Name, prefix) && le.ExpiresAt.After(time.Now()) {
+			out = append(out, &le)
+		}
+	}
+	slices.SortFunc(out, func(a, b *digest.Lease) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
 }
 
 func (m *memLeases) PruneLeases(ctx context.Context, before time.Time) (int, error) {
@@ -340,6 +355,42 @@ func TestRunExclusiveStoreDown(t *testing.T) {
 	<-done
 }
 
+// TestRunCountsReplicas runs three replicas' announcements: each learns
+// how many run, and when one stops the others learn it too.
+func TestRunCountsReplicas(t *testing.T) {
+	st := newMemLeases()
+	const ttl = 60 * time.Millisecond
+	type member struct {
+		cancel context.CancelFunc
+		done   chan struct{}
+		n      atomic.Int32
+	}
+	var ms []*member
+	for _, owner := range []string{"a", "b", "c"} {
+		ctx, cancel := context.WithCancel(context.Background())
+		m := &member{cancel: cancel, done: make(chan struct{})}
+		ms = append(ms, m)
+		l := New(st, Config{Owner: owner, TTL: ttl})
+		go func() {
+			defer close(m.done)
+			_ = l.Run(ctx, func(n int) { m.n.Store(int32(n)) })
+		}()
+	}
+	waitFor(t, "every replica to count 3", func() bool {
+		return ms[0].n.Load() == 3 && ms[1].n.Load() == 3 && ms[2].n.Load() == 3
+	})
+	ms[2].cancel()
+	<-ms[2].done
+	if h := st.holder("replica/c"); h != "" {
+		t.Fatalf("a stopped replica's announcement is still held by %q", h)
+	}
+	waitFor(t, "the others to count 2", func() bool { return ms[0].n.Load() == 2 && ms[1].n.Load() == 2 })
+	for _, m := range ms[:2] {
+		m.cancel()
+		<-m.done
+	}
+}
+
 func TestRunPrunes(t *testing.T) {
 	st := newMemLeases()
 	st.leases["digest/1/old"] = digest.Lease{Name: "digest/1/old", Owner: "a", ExpiresAt: time.Now().Add(-2 * time.Hour)}
@@ -347,7 +398,7 @@ func TestRunPrunes(t *testing.T) {
 	l := New(st, Config{Owner: "a"})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); _ = l.Run(ctx) }()
+	go func() { defer close(done); _ = l.Run(ctx, nil) }()
 	waitFor(t, "the old lease pruned", func() bool {
 		st.mu.Lock()
 		defer st.mu.Unlock()

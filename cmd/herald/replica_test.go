@@ -135,10 +135,6 @@ func TestReplicasOnPostgres(t *testing.T) {
 	first := seedScheduled(t, db, fake, seedConfig{
 		chats: chats, groupShare: 0.3, events: 40, minStories: 2, maxStories: 3, summary: 100, seed: 10,
 	})
-	// The second batch falls due at the first minute at least 40s away:
-	// the first batch is done by then.
-	second := time.Now().Add(40 * time.Second).Truncate(time.Minute).Add(time.Minute).UTC()
-	next := addDailySubscriptions(t, db, fake, first.feeds, chats, 7_000_000, first.slot.Add(-15*time.Minute), second)
 
 	var ds []*daemon
 	for range 3 {
@@ -170,8 +166,11 @@ func TestReplicasOnPostgres(t *testing.T) {
 		t.Logf("replica %d (%s) built %d of the digests", i, owners[i], built)
 	}
 
-	// Phase 2: 300 digests due in one minute; replica 0 dies while it
-	// holds chats it is sending to.
+	// Phase 2: 300 subscriptions added now, due at the first minute at
+	// least 10s away (the replicas list subscriptions again every lease
+	// time); replica 0 dies while it holds chats it is sending to.
+	second := time.Now().Add(10 * time.Second).Truncate(time.Minute).Add(time.Minute).UTC()
+	next := addDailySubscriptions(t, db, fake, first.feeds, chats, 7_000_000, first.slot.Add(-15*time.Minute), second)
 	if wait := time.Until(second); wait > 0 {
 		t.Logf("waiting %s for the second batch's minute", wait.Round(time.Second))
 	}

@@ -65,6 +65,25 @@ func (db *DB) FindLease(ctx context.Context, name string) (*digest.Lease, error)
 	return &l, nil
 }
 
+// ListLeases implements digest.LeaseStore.
+func (db *DB) ListLeases(ctx context.Context, prefix string) ([]*digest.Lease, error) {
+	rows, err := db.pool.Query(ctx, `SELECT name, owner, expires_at FROM leases
+		WHERE starts_with(name, $1) AND expires_at > clock_timestamp() ORDER BY name COLLATE "C"`, prefix)
+	if err != nil {
+		return nil, fmt.Errorf("list leases %q: %w", prefix, err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*digest.Lease, error) {
+		l := &digest.Lease{}
+		err := row.Scan(&l.Name, &l.Owner, &l.ExpiresAt)
+		l.ExpiresAt = l.ExpiresAt.UTC()
+		return l, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list leases %q: %w", prefix, err)
+	}
+	return out, nil
+}
+
 // PruneLeases implements digest.LeaseStore. It never deletes a lease that
 // has not expired on the server's clock, whatever before says: a replica
 // whose clock runs ahead must not free a lease another replica still holds.

@@ -60,6 +60,30 @@ func (db *DB) FindLease(ctx context.Context, name string) (*digest.Lease, error)
 	return &l, nil
 }
 
+// ListLeases implements digest.LeaseStore.
+func (db *DB) ListLeases(ctx context.Context, prefix string) ([]*digest.Lease, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT name, owner, expires_at FROM leases
+		WHERE substr(name, 1, length(?)) = ? AND expires_at > ? ORDER BY name`, prefix, prefix, micros(db.now()))
+	if err != nil {
+		return nil, fmt.Errorf("list leases %q: %w", prefix, err)
+	}
+	defer rows.Close()
+	var out []*digest.Lease
+	for rows.Next() {
+		l := &digest.Lease{}
+		var expires int64
+		if err := rows.Scan(&l.Name, &l.Owner, &expires); err != nil {
+			return nil, fmt.Errorf("list leases %q: %w", prefix, err)
+		}
+		l.ExpiresAt = fromMicros(expires)
+		out = append(out, l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list leases %q: %w", prefix, err)
+	}
+	return out, nil
+}
+
 // PruneLeases implements digest.LeaseStore. It never deletes a lease that
 // has not expired on db.Now, whatever before says: deleting a held lease
 // would let a second owner take it.

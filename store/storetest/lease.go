@@ -62,6 +62,7 @@ func holder(tb testing.TB, s digest.Store, name string) *digest.Lease {
 func testLeases(t *testing.T, open Opener) {
 	t.Run("basics", func(t *testing.T) { testLeaseBasics(t, open) })
 	t.Run("prune", func(t *testing.T) { testPruneLeases(t, open) })
+	t.Run("list", func(t *testing.T) { testListLeases(t, open) })
 	t.Run("race", func(t *testing.T) { testLeaseRace(t, open) })
 }
 
@@ -253,5 +254,39 @@ func testLeaseRace(t *testing.T, open Opener) {
 			waitExpired(t, s, name)
 			race(t, name)
 		})
+	}
+}
+
+func testListLeases(t *testing.T, open Opener) {
+	s := open(t)
+	ctx := ctxFor(t)
+	mustAcquire(t, s, "replica/b", "b", time.Minute, true)
+	mustAcquire(t, s, "replica/a", "a", time.Minute, true)
+	mustAcquire(t, s, "replica/gone", "gone", time.Millisecond, true)
+	mustAcquire(t, s, "replica_x", "x", time.Minute, true) // "_" is no LIKE wildcard here
+	mustAcquire(t, s, "replicas/c", "c", time.Minute, true)
+	mustAcquire(t, s, "feed/1", "a", time.Minute, true)
+	waitExpired(t, s, "replica/gone")
+	got, err := s.ListLeases(ctx, "replica/")
+	must(t, err)
+	var names []string
+	for _, l := range got {
+		names = append(names, l.Name+"="+l.Owner)
+		if time.Until(l.ExpiresAt) < -clockSlack || time.Until(l.ExpiresAt) > time.Minute+clockSlack {
+			t.Errorf("lease %s expires at %v; want about a minute from now", l.Name, l.ExpiresAt)
+		}
+	}
+	if fmt.Sprint(names) != "[replica/a=a replica/b=b]" {
+		t.Errorf("ListLeases(replica/) = %v; want the two held, in name order, without the expired one or other prefixes", names)
+	}
+	all, err := s.ListLeases(ctx, "")
+	must(t, err)
+	if len(all) != 5 {
+		t.Errorf("ListLeases(\"\") = %d leases; want the 5 held", len(all))
+	}
+	none, err := s.ListLeases(ctx, "outbox/")
+	must(t, err)
+	if len(none) != 0 {
+		t.Errorf("ListLeases(outbox/) = %v; want none", none)
 	}
 }
