@@ -12,8 +12,8 @@ import (
 
 // streamGen generates a synthetic stream from the labelled dev set, one
 // article at a time: copy r of article i is published on day r at a
-// position of the day set by a shuffle, with a new ID and URL and light
-// edits (a few words dropped from the body, the headline sometimes
+// position of the day set by a shuffle, with a new ID, URL and source name
+// and light edits (a few words dropped from the body, the headline sometimes
 // shortened). The stream has the vocabulary, lengths and story structure of
 // real news but never repeats a text exactly, and a benchmark need not hold
 // it in memory (its live heap would slow every garbage collection, as no
@@ -49,12 +49,22 @@ func (g *streamGen) next() Doc {
 	return Doc{
 		ID:      int64(g.n),
 		URL:     fmt.Sprintf("%s?copy=%d", l.URL, g.copyN),
-		Source:  l.Source,
+		Source:  copySource(l.Source, g.copyN),
 		Title:   editTitle(g.r, l.Title),
 		Summary: l.Summary,
 		Text:    dropWords(g.r, l.Text, 0.03),
 		Time:    at,
 	}
+}
+
+// copySource names the outlet of a copy: a copy of the set stands for other
+// news, so its articles must not find the copies of a day before as their
+// outlet's template text, which a real outlet never republishes daily.
+func copySource(src string, copyN int) string {
+	if src == "" {
+		return ""
+	}
+	return fmt.Sprintf("%s~%d", src, copyN)
 }
 
 func dropWords(r *rand.Rand, s string, p float64) string {

@@ -24,11 +24,15 @@
 //     pairs of their articles reaches the threshold (average-linkage
 //     agglomeration, run on each arrival over the stories it touches).
 //
-// Words an outlet repeats in every article are not evidence: a sentence of
-// the summary or body that another article of the same source in the
-// window also contains ("Read more on our website.") is that source's
-// template and gives no terms, and English function words are dropped in
-// every language, not only in text detected as English.
+// Words an outlet repeats in every article are not evidence: a run of four
+// words near the start or end of the summary or body that another article
+// of the same source in the window also contains ("Read more on our
+// website.", "appeared first on Harbour Gazette") is that source's template
+// and gives no terms, and English function words are dropped in every
+// language, not only in text detected as English. Two articles can be
+// neighbours only when they share a key term, a word of either headline or
+// a name or number: body words alone ("click here to read the full
+// story") do not make one event.
 //
 // Shared neighbours are what separate look-alike events: two earthquakes on
 // one island or two emergency patches of one browser share many words, but
@@ -280,7 +284,7 @@ func (c *Clusterer) Restore(d Doc, storyID int64) {
 	t := c.docTime(&d)
 	c.ix.advance(t, c.opts.Window)
 	canon := CanonicalURL(d.URL)
-	f := c.featurize(&d, canon)
+	f := c.featurize(&d, canon, t)
 	if c.ix.ndocs >= dfHorizon {
 		c.ix.halveDF()
 	}

@@ -38,9 +38,15 @@ type Explanation struct {
 	DateFactor     float64
 	Terms          []SharedTerm // shared terms, largest contribution first
 
-	// TemplateA and TemplateB are the sentences of each article that
-	// other articles of its source in the window contained when it was
-	// read: its outlet's template text, which gave no terms.
+	// TemplateA and TemplateB count the words of each article that are
+	// its outlet's template: runs of words that other articles of its
+	// source in the window contained when it was read. They gave no
+	// terms.
+
+	// Evidence says whether the articles share a key term (a headline
+	// word of either, a name or a number); without one they are never
+	// neighbours, whatever else their texts have in common.
+	Evidence             bool
 	TemplateA, TemplateB int
 
 	// Time.
@@ -50,7 +56,8 @@ type Explanation struct {
 
 	SameSource bool
 
-	// Neighbourhoods: Similarity is the time-decayed cosine (1 for a
+	// Neighbourhoods: Similarity is the cosine with the time and date
+	// factors applied (0 without Evidence, at least MinSimilarity for a
 	// copy); Neighbors says whether either counts the other among its
 	// nearest neighbours; Shared is how many of the Neighbors+1 articles of
 	// one neighbourhood (the article itself included) are in the other.
@@ -143,6 +150,7 @@ func (c *Clusterer) explain(slotA, slotB uint32) Explanation {
 	}
 	x.Cosine = x.Words + x.Names + x.Numbers
 	x.TemplateA, x.TemplateB = a.f.tmpl, b.f.tmpl
+	x.Evidence = evidence(&a.f, &b.f)
 	x.DatesA, x.DatesB = a.f.dates.String(), b.f.dates.String()
 	x.DateAgreement = -1
 	if na, nb := a.f.dates.count(), b.f.dates.count(); na > 0 && nb > 0 {
@@ -162,6 +170,9 @@ func (c *Clusterer) explain(slotA, slotB uint32) Explanation {
 	x.SameSource = a.source != "" && a.source == b.source
 	x.NeighborhoodK = c.opts.Neighbors
 	x.Similarity = x.Cosine * x.TimeFactor * x.DateFactor
+	if !x.Evidence {
+		x.Similarity = 0
+	}
 	if x.NearDuplicate {
 		x.Similarity = max(x.Similarity, c.opts.MinSimilarity)
 	}
@@ -220,7 +231,7 @@ func (x Explanation) Signals() string {
 	} else {
 		fmt.Fprintf(&b, "same text:   SimHash differs in %d of 64 bits (copy at <= limit): %s\n", x.SimHashBits, yes(x.NearDuplicate))
 	}
-	fmt.Fprintf(&b, "same event:  cosine %.3f = words %.3f + names %.3f + numbers %.3f\n", x.Cosine, x.Words, x.Names, x.Numbers)
+	fmt.Fprintf(&b, "same event:  cosine %.3f = words %.3f + names %.3f + numbers %.3f; a headline word, name or number shared: %s\n", x.Cosine, x.Words, x.Names, x.Numbers, yes(x.Evidence))
 	if len(x.Terms) > 0 {
 		n := min(len(x.Terms), 12)
 		parts := make([]string, n)
@@ -230,7 +241,7 @@ func (x Explanation) Signals() string {
 		fmt.Fprintf(&b, "             shared: %s\n", strings.Join(parts, ", "))
 	}
 	if x.TemplateA+x.TemplateB > 0 {
-		fmt.Fprintf(&b, "template:    %d and %d sentences repeated by other articles of the source, not counted\n", x.TemplateA, x.TemplateB)
+		fmt.Fprintf(&b, "template:    %d and %d words repeated by other articles of the source, not counted\n", x.TemplateA, x.TemplateB)
 	}
 	if x.DateAgreement < 0 {
 		fmt.Fprintf(&b, "dates:       not mentioned by both [%s] [%s], factor %.3f\n", x.DatesA, x.DatesB, x.DateFactor)

@@ -179,18 +179,19 @@ type features struct {
 	simhash uint64
 	shingle int      // number of shingles behind simhash
 	content uint64   // hash of the normalised words; 0 when too short
-	sents   []uint64 // keys of its sentences, counted in the index's templates
-	tmpl    int      // sentences left out as the source's template
+	key     []uint64 // bit i set when terms[i] is a key term: in the headline, or a name or number
+	tmpl    int      // words left out as the source's template
 }
 
 // termCount accumulates a term's weighted frequency while a document is read.
 type termCount struct {
-	off  int32 // the text is names[off:off+n] when n > 0
-	n    int32
-	id   uint64
-	tf   float32
-	kind byte
-	text string
+	off   int32 // the text is names[off:off+n] when n > 0
+	n     int32
+	id    uint64
+	tf    float32
+	kind  byte
+	title bool // seen in the headline
+	text  string
 }
 
 // extractor turns documents into features. It keeps caches and buffers
@@ -209,8 +210,8 @@ type extractor struct {
 	names    []byte       // text of the current article's name terms
 	texts    []string     // texts of cached surfaces
 	twBuf    []termWeight // scratch for featurize
-	spans    []sentenceSpan
-	tmpl     []bool // tokens of template sentences
+	grams    []uint64     // key of the template word run starting at each token
+	tmpl     []bool       // tokens of template word runs
 }
 
 func newExtractor() *extractor {
@@ -369,14 +370,13 @@ func (x *extractor) isName(i int, s surface) bool {
 // index entry; vectorize turns the counts into weights once every article
 // arriving together has been counted.
 //
-// Sentences of d's source's template (see templates) give no terms; counted
-// says whether d's own sentences are already counted in tpl.
-func (x *extractor) extract(d *Doc, w weighting, src uint64, tpl *templates, counted bool, observe func(id uint64, kind byte, text string, b []byte) *termEntry, buf []termWeight) (features, []termWeight) {
+// Words of the template of d's source (see templates) give no terms.
+func (x *extractor) extract(d *Doc, w weighting, tc templateCheck, observe func(id uint64, kind byte, text string, b []byte) *termEntry, buf []termWeight) (features, []termWeight) {
 	english := x.read(d, w) == langEnglish
 	toks := x.tz.toks
 	var f features
-	f.sents = x.sentences(src, nil)
-	f.tmpl = x.markTemplate(tpl, counted)
+	x.templateKeys(tc.src, w)
+	f.tmpl = x.markTemplate(tc.tp, d.ID, tc.t, tc.limit, tc.noted)
 	x.caseInformative()
 	x.capSet.reset()
 	for _, t := range toks {
@@ -391,13 +391,14 @@ func (x *extractor) extract(d *Doc, w weighting, src uint64, tpl *templates, cou
 	x.names = x.names[:0]
 	// add counts a term; text is copied only the first time, and only
 	// when the term is new to the index is it kept.
-	add := func(id uint64, kind byte, text string, b []byte, tf float32) {
+	add := func(id uint64, kind byte, text string, b []byte, tf float32, title bool) {
 		id = nonZero(id)
 		if i, ok := x.counts.get(id); ok {
 			x.pool[i].tf += tf
+			x.pool[i].title = x.pool[i].title || title
 			return
 		}
-		tc := termCount{id: id, tf: tf, kind: kind, text: text}
+		tc := termCount{id: id, tf: tf, kind: kind, text: text, title: title}
 		if b != nil {
 			// Keep the bytes; a string is made only if the index has
 			// never seen the term.
@@ -437,7 +438,7 @@ func (x *extractor) extract(d *Doc, w weighting, src uint64, tpl *templates, cou
 			}
 			x.pair = append(x.pair, trimPossessive(x.tz.text(toks[k]))...)
 		}
-		add(termID(termName, x.pair), termName, "", x.pair, runTF)
+		add(termID(termName, x.pair), termName, "", x.pair, runTF, toks[runStart].field == fieldTitle)
 		runLen, runTF = 0, 0
 	}
 	for i, t := range toks {
@@ -477,7 +478,7 @@ func (x *extractor) extract(d *Doc, w weighting, src uint64, tpl *templates, cou
 		if t.kind == tokNumber {
 			kind = termNumber
 		}
-		add(s.term, kind, x.texts[s.text], nil, tf)
+		add(s.term, kind, x.texts[s.text], nil, tf, t.field == fieldTitle)
 		if name {
 			if runLen == 0 {
 				runStart = i
@@ -501,7 +502,7 @@ func (x *extractor) extract(d *Doc, w weighting, src uint64, tpl *templates, cou
 			b = x.names[c.off : c.off+c.n]
 		}
 		e := observe(c.id, c.kind, c.text, b)
-		terms = append(terms, termWeight{id: c.id, kind: c.kind, tf: c.tf, e: e})
+		terms = append(terms, termWeight{id: c.id, kind: c.kind, tf: c.tf, e: e, key: c.title || c.kind != termWord})
 	}
 	return f, terms
 }
@@ -511,6 +512,7 @@ type termWeight struct {
 	e    *termEntry
 	id   uint64
 	kind byte
+	key  bool // in the headline, or a name or number
 	tf   float32
 	w    float64
 }
@@ -537,6 +539,39 @@ func vectorize(f *features, terms []termWeight, w weighting, maxTerms int, idf f
 	f.weights = make([]float32, len(terms))
 	f.ents = make([]*termEntry, len(terms))
 	f.terms, f.weights, f.ents = sparse(terms, norm, f.terms, f.weights, f.ents, keys)
+	if len(f.terms) > 0 {
+		f.key = make([]uint64, (len(f.terms)+63)/64)
+		for i, k := range *keys {
+			if terms[k.i].key {
+				f.key[i/64] |= 1 << (i % 64)
+			}
+		}
+	}
+}
+
+// isKey reports whether term i of f is a key term.
+func (f *features) isKey(i int) bool { return f.key[i/64]&(1<<(i%64)) != 0 }
+
+// evidence reports whether two articles share a key term: a word of either
+// headline, or a name or number. Words both bodies merely have in common
+// ("click here to read the full story") do not make one event.
+func evidence(a, b *features) bool {
+	i, j := 0, 0
+	for i < len(a.terms) && j < len(b.terms) {
+		switch {
+		case a.terms[i] < b.terms[j]:
+			i++
+		case a.terms[i] > b.terms[j]:
+			j++
+		default:
+			if a.isKey(i) || b.isKey(j) {
+				return true
+			}
+			i++
+			j++
+		}
+	}
+	return false
 }
 
 // top returns the max highest-weighted terms.
@@ -565,10 +600,29 @@ func sparse(terms []termWeight, norm2 float64, ids []uint64, ws []float32, es []
 	// Sort by ID through small keys: moving whole termWeights costs more
 	// than the comparisons.
 	k := (*keys)[:0]
-	for i, t := range terms {
-		k = append(k, idIndex{t.id, int32(i)})
+	if len(terms) <= 1<<packBits {
+		// Faster still: an ID with its low bits replaced by the term's
+		// index is one integer to sort. IDs that differ only in those
+		// bits (as likely as a collision) are put in order after.
+		var buf [1 << packBits]uint64
+		packed := buf[:len(terms)]
+		for i, t := range terms {
+			packed[i] = t.id&^(1<<packBits-1) | uint64(i)
+		}
+		slices.Sort(packed)
+		for j, p := range packed {
+			i := int32(p & (1<<packBits - 1))
+			k = append(k, idIndex{terms[i].id, i})
+			for m := j; m > 0 && k[m-1].id > k[m].id; m-- {
+				k[m-1], k[m] = k[m], k[m-1]
+			}
+		}
+	} else {
+		for i, t := range terms {
+			k = append(k, idIndex{t.id, int32(i)})
+		}
+		slices.SortFunc(k, func(a, b idIndex) int { return cmp.Compare(a.id, b.id) })
 	}
-	slices.SortFunc(k, func(a, b idIndex) int { return cmp.Compare(a.id, b.id) })
 	for i, key := range k {
 		t := &terms[key.i]
 		ids[i] = t.id
@@ -580,6 +634,10 @@ func sparse(terms []termWeight, norm2 float64, ids []uint64, ws []float32, es []
 	*keys = k
 	return ids, ws, es
 }
+
+// packBits is the number of low bits of a term ID sparse replaces with the
+// term's index.
+const packBits = 8
 
 type idIndex struct {
 	id uint64

@@ -260,22 +260,19 @@ func (c *Clusterer) addGroup(docs []Doc) []Result {
 		canons[i] = CanonicalURL(d.URL)
 		inserted[i] = true
 	}
-	// Articles arriving together see each other's sentences whatever
+	// Articles arriving together see each other's template text whatever
 	// their order: all are counted in the templates before any is read.
 	group := len(docs) > 1
 	if group {
 		for i := range docs {
 			if inserted[i] {
-				ix.tpl.add(c.x.sentenceKeys(&docs[i], c.w, canons[i]))
+				c.x.noteTemplate(&ix.tpl, &docs[i], c.w, canons[i], times[i], ix.windowStart(c.opts.Window))
 			}
 		}
 	}
 	for i := range docs {
 		if inserted[i] {
-			feats[i], terms[i] = c.count(&docs[i], canons[i], group, terms[i])
-			if !group {
-				ix.tpl.add(feats[i].sents)
-			}
+			feats[i], terms[i] = c.count(&docs[i], canons[i], times[i], group, terms[i])
 		}
 	}
 	if ix.ndocs >= dfHorizon {

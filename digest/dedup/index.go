@@ -141,7 +141,7 @@ type index struct {
 	urls    map[string]uint32
 	content map[uint64]uint32
 	stories map[int64]*story
-	tpl     templates // sentences of each source's articles in the window
+	tpl     templates // word runs of each source's articles
 	expiry  expiryHeap
 	newest  int64  // latest article time seen
 	group   uint64 // sequence number of the group being clustered
@@ -220,23 +220,23 @@ func (ix *index) halveDF() {
 }
 
 // featurize extracts and weights the features of d, counting it in the
-// document frequencies and its sentences in the source's templates.
-func (c *Clusterer) featurize(d *Doc, canon string) features {
-	f, tw := c.count(d, canon, false, c.x.twBuf)
+// document frequencies and its word runs in the source's templates.
+func (c *Clusterer) featurize(d *Doc, canon string, t int64) features {
+	f, tw := c.count(d, canon, t, false, c.x.twBuf)
 	c.x.twBuf = tw[:0]
 	c.weigh(&f, tw)
-	c.ix.tpl.add(f.sents)
 	return f
 }
 
 // count extracts the features of d and counts it in the document
 // frequencies; weigh then turns its terms into vectors. Articles that arrive
 // together are all counted before any is weighed, so that their vectors do
-// not depend on their order. counted says whether d's sentences are already
-// counted in the templates (they are for a group, before any is read); if
-// not, the caller counts them once d is read.
-func (c *Clusterer) count(d *Doc, canon string, counted bool, buf []termWeight) (features, []termWeight) {
-	f, tw := c.x.extract(d, c.w, sourceKey(d, canon), &c.ix.tpl, counted, c.ix.observe, buf)
+// not depend on their order. It records d's word runs in the templates
+// unless noted says they are already (they are for a group, before any is
+// read).
+func (c *Clusterer) count(d *Doc, canon string, t int64, noted bool, buf []termWeight) (features, []termWeight) {
+	tc := templateCheck{src: sourceKey(d, canon), tp: &c.ix.tpl, t: t, limit: c.ix.windowStart(c.opts.Window), noted: noted}
+	f, tw := c.x.extract(d, c.w, tc, c.ix.observe, buf)
 	c.ix.ndocs++
 	return f, tw
 }
@@ -293,20 +293,32 @@ func (c *Clusterer) candidates(f *features, t int64) []candidate {
 	}
 	acc, touched := ix.acc, ix.touched[:cap(ix.touched)]
 	n := 0
-	for i, e := range f.ents {
-		w := f.weights[i]
-		post := e.post.active()
-		if len(post) > maxPostings {
-			// A term this common says little; its latest articles, the
-			// nearest in time, stand for it. This bounds the cost of an
-			// article however large the window.
-			post = post[len(post)-maxPostings:]
+	// Key terms (headline words, names, numbers) first: the articles
+	// touched then, touched[:keyed], share one with f, which is the
+	// evidence a link needs; the others are checked one by one below.
+	keyed := 0
+	for pass := 0; pass < 2; pass++ {
+		for i, e := range f.ents {
+			if f.isKey(i) != (pass == 0) {
+				continue
+			}
+			w := f.weights[i]
+			post := e.post.active()
+			if len(post) > maxPostings {
+				// A term this common says little; its latest articles,
+				// the nearest in time, stand for it. This bounds the
+				// cost of an article however large the window.
+				post = post[len(post)-maxPostings:]
+			}
+			for _, p := range post {
+				a := acc[p.slot]
+				touched[n] = p.slot
+				n += b2i(a == 0)
+				acc[p.slot] = a + w*p.w
+			}
 		}
-		for _, p := range post {
-			a := acc[p.slot]
-			touched[n] = p.slot
-			n += b2i(a == 0)
-			acc[p.slot] = a + w*p.w
+		if pass == 0 {
+			keyed = n
 		}
 	}
 	touched = touched[:n]
@@ -329,7 +341,7 @@ func (c *Clusterer) candidates(f *features, t int64) []candidate {
 	out := ix.cands[:0]
 	window := int64(c.opts.Window / time.Second)
 	minSim := float32(c.opts.MinSimilarity)
-	for _, slot := range ix.touched {
+	for k, slot := range ix.touched {
 		cos := ix.acc[slot]
 		ix.acc[slot] = 0
 		// Decay and dates only lower a cosine; below the minimum it
@@ -339,6 +351,9 @@ func (c *Clusterer) candidates(f *features, t int64) []candidate {
 		}
 		dt := abs64(t - ix.times[slot])
 		if dt > window {
+			continue
+		}
+		if k >= keyed && !evidence(f, &ix.slots[slot].f) {
 			continue
 		}
 		link := float64(cos) * c.decay(dt) * dateFactor(f.dates, ix.dates[slot], c.w.dateFloor)
@@ -453,6 +468,11 @@ func (ix *index) insert(d *Doc, t int64, canon string, f features, s *story) uin
 	return slot
 }
 
+// windowStart is the oldest time an article in the window can have.
+func (ix *index) windowStart(window time.Duration) int64 {
+	return ix.newest - int64(window/time.Second)
+}
+
 // advance moves the clock to t if it is the newest time seen and evicts the
 // articles that fell out of the window.
 func (ix *index) advance(t int64, window time.Duration) {
@@ -501,7 +521,6 @@ func (ix *index) evict(slot uint32) {
 	if e.f.content != 0 && ix.content[e.f.content] == slot {
 		delete(ix.content, e.f.content)
 	}
-	ix.tpl.remove(e.f.sents)
 	ix.unlinkAll(slot)
 	s := e.story
 	last := len(s.members) - 1

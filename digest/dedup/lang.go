@@ -84,7 +84,7 @@ var englishStopHashes = func() *hashTable[bool] {
 // headline alone) counts as English when it is plain ASCII and has a
 // marker word.
 func detectLanguage(tz *tokenizer) int {
-	words, markers, stops, foreign := 0, 0, 0, 0
+	words, markers, foreign := 0, 0, 0
 	for _, t := range tz.toks {
 		if words == 200 {
 			break
@@ -105,15 +105,30 @@ func detectLanguage(tz *tokenizer) int {
 		if englishMarkerHashes.has(nonZero(t.hash)) {
 			markers++
 		}
-		if englishStopHashes.has(nonZero(t.hash)) {
-			stops++
-		}
 	}
 	if words == 0 || foreign*5 > words || markers == 0 {
 		return langOther
 	}
-	if words < 10 || markers*10 >= words || stops*5 >= words {
+	if words < 10 || markers*10 >= words || englishStops(tz, words)*5 >= words {
 		return langEnglish
 	}
 	return langOther
+}
+
+// englishStops counts the English stop words among the first n words.
+func englishStops(tz *tokenizer, n int) int {
+	words, stops := 0, 0
+	for _, t := range tz.toks {
+		if words == n {
+			break
+		}
+		if t.kind == tokNumber {
+			continue
+		}
+		words++
+		if englishStopHashes.has(nonZero(t.hash)) {
+			stops++
+		}
+	}
+	return stops
 }

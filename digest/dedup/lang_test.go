@@ -37,7 +37,7 @@ func TestLanguageOf(t *testing.T) {
 func TestStemmingOnlyForEnglish(t *testing.T) {
 	x := newExtractor()
 	termsOf := func(d Doc) map[string]bool {
-		_, tw := x.extract(&d, defaultWeighting, 0, nil, false, func(id uint64, kind byte, text string, b []byte) *termEntry {
+		_, tw := x.extract(&d, defaultWeighting, templateCheck{}, func(id uint64, kind byte, text string, b []byte) *termEntry {
 			if b != nil {
 				text = string(b)
 			}

@@ -62,6 +62,24 @@ func (t *hashTable[V]) grow() {
 	}
 }
 
+// ref returns a pointer to the value stored under h, or nil. It is valid
+// until the next put or del.
+func (t *hashTable[V]) ref(h uint64) *V {
+	if len(t.cells) > 0 {
+		mask := uint64(len(t.cells) - 1)
+		for i := mix64(h) & mask; ; i = (i + 1) & mask {
+			c := &t.cells[i]
+			switch c.key {
+			case h:
+				return &c.val
+			case 0:
+				return nil
+			}
+		}
+	}
+	return nil
+}
+
 // del removes h if present. Linear probing allows deleting without
 // tombstones: the entries after the hole that hash at or before it move
 // back.
