@@ -22,155 +22,23 @@ package sqlite
 //
 // BenchmarkSearchIngest always builds a new database (at the given path,
 // replacing it); BenchmarkSearchQuery reuses one that holds the expected
-// number of articles. The text is random: words drawn from a 50,000-word
-// made-up vocabulary with a Zipf distribution, as words are in real prose.
+// number of articles. The corpus, its queries and the variables
+// HERALD_SEARCH_BENCH_ARTICLES and HERALD_SEARCH_BENCH_BATCH are those of
+// store/storetest (bench.go), shared with store/postgres's benchmark.
 
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
-	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/seed-c50b6fda/herald/digest"
+	"github.com/seed-c50b6fda/herald/store/storetest"
 )
-
-const (
-	benchVocabulary = 50000
-	benchSources    = 300
-	benchSpan       = 2 * 365 * 24 * time.Hour
-)
-
-// benchEnd is the synthetic "now": the newest article is published then.
-var benchEnd = time.Date(2026, 3, 22, 12, 0, 0, 0, time.UTC)
-
-func benchArticles(tb testing.TB) int {
-	tb.Helper()
-	s := os.Getenv("HERALD_SEARCH_BENCH_ARTICLES")
-	if s == "" {
-		return 20000
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 1000 {
-		tb.Fatalf("HERALD_SEARCH_BENCH_ARTICLES=%q: want a number of at least 1000", s)
-	}
-	return n
-}
-
-// benchWord is the made-up word of rank r (0 is the most common): syllables
-// written in base 25, so every rank has its own spelling.
-func benchWord(r int) string {
-	syl := [...]string{"ka", "lo", "mi", "ne", "ru", "sa", "to", "vi", "ber", "dan", "gor", "hal", "jen",
-		"kor", "lan", "mar", "nor", "pel", "ros", "tin", "wal", "zen", "tra", "ste", "pro"}
-	var b strings.Builder
-	for {
-		b.WriteString(syl[r%len(syl)])
-		r /= len(syl)
-		if r == 0 {
-			return b.String()
-		}
-		r-- // so that "ka" and "kaka" differ
-	}
-}
-
-// corpus generates articles deterministically. Besides words it has
-// named entities, two-word names (people, places, events) that stories
-// are about and phrase searches look for; they follow a Zipf law too.
-type corpus struct {
-	r        *rand.Rand
-	zipf     *rand.Zipf
-	entities *rand.Zipf
-}
-
-const benchEntities = 5000
-
-func newCorpus() *corpus {
-	r := rand.New(rand.NewPCG(20260322, 6))
-	return &corpus{r: r, zipf: rand.NewZipf(r, 1.1, 2, benchVocabulary-1), entities: rand.NewZipf(r, 1.1, 5, benchEntities-1)}
-}
-
-// benchEntity is the name of entity e: two capitalised rarer words.
-func benchEntity(e int) string {
-	title := func(w string) string { return strings.ToUpper(w[:1]) + w[1:] }
-	return title(benchWord(2000+e*3)) + " " + title(benchWord(2001+e*7))
-}
-
-// text returns words words of prose, with the entities of the article
-// mentioned now and then.
-func (c *corpus) text(words int, sentence bool, entities []string) string {
-	var b strings.Builder
-	for i := 0; i < words; i++ {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		if len(entities) > 0 && c.r.IntN(25) == 0 {
-			b.WriteString(entities[c.r.IntN(len(entities))])
-			continue
-		}
-		w := benchWord(int(c.zipf.Uint64()))
-		if sentence && (i == 0 || c.r.IntN(12) == 0) {
-			w = strings.ToUpper(w[:1]) + w[1:]
-		}
-		b.WriteString(w)
-		if sentence && i < words-1 && c.r.IntN(14) == 0 {
-			b.WriteByte('.')
-		}
-	}
-	if sentence {
-		b.WriteByte('.')
-	}
-	return b.String()
-}
-
-func benchSourceName(i int) string {
-	return strings.ToUpper(benchWord(i + 40)[:1]) + benchWord(i + 40)[1:] + " " + []string{"Times", "Post", "News", "Herald", "Daily", "Wire"}[i%6]
-}
-
-// article returns article number i of n; published times rise with i.
-func (c *corpus) article(i, n int) *digest.Article {
-	pub := benchEnd.Add(-benchSpan + time.Duration(float64(benchSpan)*float64(i)/float64(n))).
-		Add(-time.Duration(c.r.IntN(3600)) * time.Second).Truncate(time.Second)
-	var entities []string
-	for range c.r.IntN(4) {
-		entities = append(entities, benchEntity(int(c.entities.Uint64())))
-	}
-	title := c.text(5+c.r.IntN(8), false, nil)
-	if len(entities) > 0 {
-		title = entities[0] + " " + title
-	}
-	content := ""
-	if c.r.IntN(3) > 0 { // a third of feeds give a summary only
-		content = c.text(60+c.r.IntN(340), true, entities)
-	}
-	return &digest.Article{
-		Key:       fmt.Sprintf("https://news%d.example/a/%d", i%benchSources, i),
-		URL:       fmt.Sprintf("https://news%d.example/a/%d", i%benchSources, i),
-		Title:     title,
-		Summary:   c.text(20+c.r.IntN(30), true, entities),
-		Content:   content,
-		Source:    benchSourceName(i % benchSources),
-		Language:  "en",
-		Published: pub,
-		FirstSeen: pub.Add(time.Duration(c.r.IntN(600)) * time.Second),
-	}
-}
-
-// cpuTime is the user plus system CPU time of this process so far; it
-// tells our cost apart from other processes' on a shared machine.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // threadCPUTime is the CPU time of the calling OS thread, to be used with
 // runtime.LockOSThread: the pure-Go SQLite runs a query on the thread of
@@ -187,13 +55,12 @@ func threadCPUTime() time.Duration {
 const rusageThread = 1
 
 type ingestStats struct {
-	wall, cpu, assign time.Duration
-	bytes, ftsBytes   int64
+	storetest.IngestStats
+	bytes, ftsBytes int64
 }
 
-// buildBenchDB creates a database of n synthetic articles at path, through
-// SaveArticles in batches of benchBatch, and clusters a third of them into
-// stories of several articles with AssignStories (timed apart).
+// buildBenchDB creates a database of n synthetic articles at path with
+// storetest's corpus (Corpus.Ingest), then checkpoints it and measures it.
 func buildBenchDB(tb testing.TB, path string, n int) ingestStats {
 	tb.Helper()
 	ctx := context.Background()
@@ -207,55 +74,9 @@ func buildBenchDB(tb testing.TB, path string, n int) ingestStats {
 		tb.Fatal(err)
 	}
 	defer db.Close()
-	db.Now = func() time.Time { return benchEnd }
-	feeds := make([]int64, benchSources)
-	for i := range feeds {
-		f := &digest.Feed{URL: fmt.Sprintf("https://news%d.example/feed.xml", i), Title: benchSourceName(i), CreatedAt: benchEnd.Add(-benchSpan)}
-		if err := db.CreateFeed(ctx, f); err != nil {
-			tb.Fatal(err)
-		}
-		feeds[i] = f.ID
-	}
-	c := newCorpus()
+	db.Now = func() time.Time { return storetest.BenchEnd }
 	var st ingestStats
-	var recent []int64 // story IDs of recent articles, to join
-	size := benchBatch(tb)
-	batch := make([]*digest.Article, 0, size)
-	for i := 0; i < n; i += size {
-		batch = batch[:0]
-		for j := i; j < min(i+size, n); j++ {
-			batch = append(batch, c.article(j, n))
-		}
-		// One feed per batch, as a poll would save them.
-		feed := feeds[(i/size)%benchSources]
-		cpu0, t0 := cpuTime(), time.Now()
-		ins, err := db.SaveArticles(ctx, feed, batch)
-		st.wall += time.Since(t0)
-		st.cpu += cpuTime() - cpu0
-		if err != nil {
-			tb.Fatal(err)
-		}
-		as := make([]digest.StoryAssignment, len(ins))
-		for k, a := range ins {
-			story := a.ID
-			if len(recent) > 0 && c.r.IntN(3) == 0 {
-				story = recent[c.r.IntN(len(recent))]
-			}
-			as[k] = digest.StoryAssignment{ArticleID: a.ID, StoryID: story}
-			recent = append(recent, story)
-		}
-		if len(recent) > 2000 {
-			recent = recent[len(recent)-2000:]
-		}
-		t0 = time.Now()
-		if err := db.AssignStories(ctx, as, benchEnd); err != nil {
-			tb.Fatal(err)
-		}
-		st.assign += time.Since(t0)
-		if done := i + size; done%100000 < size {
-			tb.Logf("%d articles: %.0f articles/s, %.0f articles/cpu-s so far", done, float64(done)/st.wall.Seconds(), float64(done)/st.cpu.Seconds())
-		}
-	}
+	st.IngestStats = storetest.NewCorpus().Ingest(tb, db, n, storetest.BenchBatch(tb), storetest.ProcessCPUTime, storetest.ProcessCPUTime)
 	if _, err := db.db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
 		tb.Fatal(err)
 	}
@@ -270,20 +91,6 @@ func buildBenchDB(tb testing.TB, path string, n int) ingestStats {
 	return st
 }
 
-// benchBatch is the number of articles per SaveArticles call.
-func benchBatch(tb testing.TB) int {
-	tb.Helper()
-	s := os.Getenv("HERALD_SEARCH_BENCH_BATCH")
-	if s == "" {
-		return 100
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 || n > 2000 {
-		tb.Fatalf("HERALD_SEARCH_BENCH_BATCH=%q: want a number from 1 to 2000", s)
-	}
-	return n
-}
-
 func benchDBPath(tb testing.TB) string {
 	if p := os.Getenv("HERALD_SEARCH_BENCH_DB"); p != "" {
 		return p
@@ -295,15 +102,15 @@ func benchDBPath(tb testing.TB) string {
 // in step: articles per second of wall and of CPU time, and the size of
 // the result.
 func BenchmarkSearchIngest(b *testing.B) {
-	n := benchArticles(b)
+	n := storetest.BenchArticles(b)
 	path := benchDBPath(b)
 	for b.Loop() {
 		st := buildBenchDB(b, path, n)
-		b.ReportMetric(float64(n)/st.wall.Seconds(), "articles/s")
-		b.ReportMetric(float64(n)/st.cpu.Seconds(), "articles/cpu-s")
+		b.ReportMetric(float64(n)/st.Wall.Seconds(), "articles/s")
+		b.ReportMetric(float64(n)/st.CPU.Seconds(), "articles/cpu-s")
 		b.ReportMetric(float64(st.bytes)/float64(n), "bytes/article")
 		b.ReportMetric(float64(st.ftsBytes)/float64(n), "index-bytes/article")
-		b.ReportMetric(st.assign.Seconds(), "assign-stories-s")
+		b.ReportMetric(st.Assign.Seconds(), "assign-stories-s")
 	}
 }
 
@@ -336,27 +143,6 @@ func openBenchDB(b *testing.B, n int) *DB {
 	}
 	b.Cleanup(func() { db.Close() })
 	return db
-}
-
-// benchQueries returns k queries of each kind: words whose share of
-// articles is that of a topical word in news (about 0.2% to 3%), entity
-// names as phrases, a common word with a source and a date filter, a
-// topical word in the last week, and a very common word (in a third to
-// half of all articles).
-func benchQueries(k int) map[string][]string {
-	r := rand.New(rand.NewPCG(7, 7))
-	word := func() string { return benchWord(300 + r.IntN(2700)) }
-	qs := map[string][]string{}
-	for range k {
-		qs["one-word"] = append(qs["one-word"], word())
-		qs["two-words"] = append(qs["two-words"], word()+" "+word())
-		qs["phrase"] = append(qs["phrase"], `"`+benchEntity(20+r.IntN(1000))+`"`)
-		src := strings.Fields(benchSourceName(r.IntN(benchSources)))[0]
-		qs["filtered"] = append(qs["filtered"], fmt.Sprintf("%s source:%s since:30d", benchWord(50+r.IntN(250)), src))
-		qs["recent"] = append(qs["recent"], word()+" since:7d")
-		qs["common-word"] = append(qs["common-word"], benchWord(10+r.IntN(40)))
-	}
-	return qs
 }
 
 // rawSQL is the plain FTS5 statement for a query: the same MATCH
@@ -394,12 +180,6 @@ func rawSQL(q *digest.Query, now time.Time, page, capped bool) (string, []any) {
 		WHERE article_search MATCH ? AND article_search.rowid IN (` + top + `)`, append([]any{expr}, args...)
 }
 
-func percentile(ds []time.Duration, p float64) time.Duration {
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	return s[min(len(s)-1, int(p*float64(len(s))))]
-}
-
 // BenchmarkSearchQuery runs, for each kind of query, DB.Search for a first
 // page of ten hits, and the raw FTS5 statements for the same query: raw
 // (the ten best article IDs), raw-page (the same with what a page shows)
@@ -407,27 +187,27 @@ func percentile(ds []time.Duration, p float64) time.Duration {
 // They run in turn, so that all meet the same load on a shared machine,
 // after a warm-up round; it reports p50 and p99 of each.
 func BenchmarkSearchQuery(b *testing.B) {
-	n := benchArticles(b)
+	n := storetest.BenchArticles(b)
 	db := openBenchDB(b, n)
 	ctx := context.Background()
 	if os.Getenv("HERALD_SEARCH_BENCH_MERGE") == "1" {
-		t0, cpu0, calls := time.Now(), cpuTime(), 0
+		t0, cpu0, calls := time.Now(), storetest.ProcessCPUTime(), 0
 		for more := true; more; calls++ {
 			var err error
 			if more, err = db.MergeSearchIndex(ctx, 2000); err != nil {
 				b.Fatal(err)
 			}
 		}
-		b.Logf("merged the index in %d calls of 2000 pages: %s, %s of CPU", calls, time.Since(t0).Round(time.Millisecond), (cpuTime() - cpu0).Round(time.Millisecond))
+		b.Logf("merged the index in %d calls of 2000 pages: %s, %s of CPU", calls, time.Since(t0).Round(time.Millisecond), (storetest.ProcessCPUTime() - cpu0).Round(time.Millisecond))
 	}
-	queries := benchQueries(50)
+	queries := storetest.BenchQueries(50)
 	raw := func(page, capped bool) func(q string) (int, error) {
 		return func(q string) (int, error) {
 			pq, err := digest.ParseQuery(q)
 			if err != nil {
 				return 0, err
 			}
-			stmt, args := rawSQL(pq, benchEnd, page, capped)
+			stmt, args := rawSQL(pq, storetest.BenchEnd, page, capped)
 			rows, err := db.db.QueryContext(ctx, stmt, args...)
 			if err != nil {
 				return 0, err
@@ -442,7 +222,7 @@ func BenchmarkSearchQuery(b *testing.B) {
 	}
 	run := map[string]func(q string) (int, error){
 		"search": func(q string) (int, error) {
-			p, err := db.Search(ctx, digest.SearchRequest{Query: q, Limit: 10, Now: benchEnd})
+			p, err := db.Search(ctx, digest.SearchRequest{Query: q, Limit: 10, Now: storetest.BenchEnd})
 			if err != nil {
 				return 0, err
 			}
@@ -453,7 +233,7 @@ func BenchmarkSearchQuery(b *testing.B) {
 		"raw-page-capped": raw(true, true),
 	}
 	names := []string{"search", "raw", "raw-page", "raw-page-capped"}
-	for _, kind := range []string{"one-word", "two-words", "phrase", "filtered", "recent", "common-word"} {
+	for _, kind := range storetest.BenchQueryKinds {
 		b.Run(kind, func(b *testing.B) {
 			qs := queries[kind]
 			for _, q := range qs { // warm up
@@ -486,14 +266,14 @@ func BenchmarkSearchQuery(b *testing.B) {
 			}
 			ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 			for _, name := range names {
-				b.ReportMetric(ms(percentile(lat[name], 0.5)), name+"-p50-ms")
-				b.ReportMetric(ms(percentile(lat[name], 0.99)), name+"-p99-ms")
-				b.ReportMetric(ms(percentile(cpu[name], 0.5)), name+"-cpu-p50-ms")
-				b.ReportMetric(ms(percentile(cpu[name], 0.99)), name+"-cpu-p99-ms")
+				b.ReportMetric(ms(storetest.Percentile(lat[name], 0.5)), name+"-p50-ms")
+				b.ReportMetric(ms(storetest.Percentile(lat[name], 0.99)), name+"-p99-ms")
+				b.ReportMetric(ms(storetest.Percentile(cpu[name], 0.5)), name+"-cpu-p50-ms")
+				b.ReportMetric(ms(storetest.Percentile(cpu[name], 0.99)), name+"-cpu-p99-ms")
 			}
 			for _, name := range names[1:] {
-				b.ReportMetric(float64(percentile(lat["search"], 0.5))/float64(percentile(lat[name], 0.5)), "search/"+name+"-p50")
-				b.ReportMetric(float64(percentile(cpu["search"], 0.5))/float64(percentile(cpu[name], 0.5)), "search/"+name+"-cpu-p50")
+				b.ReportMetric(float64(storetest.Percentile(lat["search"], 0.5))/float64(storetest.Percentile(lat[name], 0.5)), "search/"+name+"-p50")
+				b.ReportMetric(float64(storetest.Percentile(cpu["search"], 0.5))/float64(storetest.Percentile(cpu[name], 0.5)), "search/"+name+"-cpu-p50")
 			}
 			b.ReportMetric(float64(hits)/float64(len(lat["search"])), "hits/query")
 		})

@@ -1,0 +1,302 @@
+//go:build unix
+
+package storetest
+
+// The synthetic news corpus of the stores' search benchmarks, one
+// generator for every store so that their figures compare: the same
+// articles, feeds, stories and queries from the same seeds.
+//
+//	HERALD_SEARCH_BENCH_ARTICLES  articles to generate (BenchArticles;
+//	                              default 20000)
+//	HERALD_SEARCH_BENCH_BATCH     articles per SaveArticles call
+//	                              (BenchBatch; default 100, a large feed
+//	                              fetch)
+//
+// The text is random: words drawn from a 50,000-word made-up vocabulary
+// with a Zipf distribution, as words are in real prose, and named entities
+// (two-word names of people, places and events) that stories are about and
+// phrase searches look for, Zipf-distributed too.
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/seed-c50b6fda/herald/digest"
+)
+
+// Shape of the corpus.
+const (
+	BenchSources    = 300                      // outlets, one feed each
+	BenchSpan       = 2 * 365 * 24 * time.Hour // the articles' publication times span this
+	benchVocabulary = 50000
+	benchEntities   = 5000
+)
+
+// BenchEnd is the corpus's "now": the newest article is published then.
+var BenchEnd = time.Date(2026, 3, 22, 12, 0, 0, 0, time.UTC)
+
+// BenchArticles is the number of articles a benchmark generates:
+// HERALD_SEARCH_BENCH_ARTICLES, at least 1000, or 20000 when unset.
+func BenchArticles(tb testing.TB) int {
+	tb.Helper()
+	s := os.Getenv("HERALD_SEARCH_BENCH_ARTICLES")
+	if s == "" {
+		return 20000
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1000 {
+		tb.Fatalf("HERALD_SEARCH_BENCH_ARTICLES=%q: want a number of at least 1000", s)
+	}
+	return n
+}
+
+// BenchBatch is the number of articles per SaveArticles call:
+// HERALD_SEARCH_BENCH_BATCH, from 1 to 2000, or 100 when unset.
+func BenchBatch(tb testing.TB) int {
+	tb.Helper()
+	s := os.Getenv("HERALD_SEARCH_BENCH_BATCH")
+	if s == "" {
+		return 100
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > 2000 {
+		tb.Fatalf("HERALD_SEARCH_BENCH_BATCH=%q: want a number from 1 to 2000", s)
+	}
+	return n
+}
+
+// BenchWord is the made-up word of rank r (0 is the most common):
+// syllables written in base 25, so every rank has its own spelling.
+func BenchWord(r int) string {
+	syl := [...]string{"ka", "lo", "mi", "ne", "ru", "sa", "to", "vi", "ber", "dan", "gor", "hal", "jen",
+		"kor", "lan", "mar", "nor", "pel", "ros", "tin", "wal", "zen", "tra", "ste", "pro"}
+	var b strings.Builder
+	for {
+		b.WriteString(syl[r%len(syl)])
+		r /= len(syl)
+		if r == 0 {
+			return b.String()
+		}
+		r-- // so that "ka" and "kaka" differ
+	}
+}
+
+func capitalised(w string) string { return strings.ToUpper(w[:1]) + w[1:] }
+
+// BenchEntity is the name of entity e (0 is the most talked about): two
+// capitalised rarer words.
+func BenchEntity(e int) string {
+	return capitalised(BenchWord(2000+e*3)) + " " + capitalised(BenchWord(2001+e*7))
+}
+
+// BenchSourceName is the name of outlet i, such as "Kalo Times".
+func BenchSourceName(i int) string {
+	return capitalised(BenchWord(i+40)) + " " + []string{"Times", "Post", "News", "Herald", "Daily", "Wire"}[i%6]
+}
+
+// Corpus generates the articles of a benchmark deterministically.
+type Corpus struct {
+	r        *rand.Rand
+	zipf     *rand.Zipf
+	entities *rand.Zipf
+	recent   []int64 // stories of recent articles, for later ones to join
+}
+
+// NewCorpus returns the generator at its start: the same articles, in
+// the same order, every time.
+func NewCorpus() *Corpus {
+	r := rand.New(rand.NewPCG(20260322, 6))
+	return &Corpus{r: r, zipf: rand.NewZipf(r, 1.1, 2, benchVocabulary-1), entities: rand.NewZipf(r, 1.1, 5, benchEntities-1)}
+}
+
+// text returns words words of prose, with the entities of the article
+// mentioned now and then.
+func (c *Corpus) text(words int, sentence bool, entities []string) string {
+	var b strings.Builder
+	for i := 0; i < words; i++ {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		if len(entities) > 0 && c.r.IntN(25) == 0 {
+			b.WriteString(entities[c.r.IntN(len(entities))])
+			continue
+		}
+		w := BenchWord(int(c.zipf.Uint64()))
+		if sentence && (i == 0 || c.r.IntN(12) == 0) {
+			w = capitalised(w)
+		}
+		b.WriteString(w)
+		if sentence && i < words-1 && c.r.IntN(14) == 0 {
+			b.WriteByte('.')
+		}
+	}
+	if sentence {
+		b.WriteByte('.')
+	}
+	return b.String()
+}
+
+// Feed returns the feed of outlet i.
+func (c *Corpus) Feed(i int) *digest.Feed {
+	return &digest.Feed{URL: fmt.Sprintf("https://news%d.example/feed.xml", i), Title: BenchSourceName(i), CreatedAt: BenchEnd.Add(-BenchSpan)}
+}
+
+// Article returns article number i of n. Publication times rise with i,
+// from BenchSpan before BenchEnd to BenchEnd; a third of the articles
+// have a summary only, as a third of feeds give no content.
+func (c *Corpus) Article(i, n int) *digest.Article {
+	pub := BenchEnd.Add(-BenchSpan + time.Duration(float64(BenchSpan)*float64(i)/float64(n))).
+		Add(-time.Duration(c.r.IntN(3600)) * time.Second).Truncate(time.Second)
+	var entities []string
+	for range c.r.IntN(4) {
+		entities = append(entities, BenchEntity(int(c.entities.Uint64())))
+	}
+	title := c.text(5+c.r.IntN(8), false, nil)
+	if len(entities) > 0 {
+		title = entities[0] + " " + title
+	}
+	content := ""
+	if c.r.IntN(3) > 0 {
+		content = c.text(60+c.r.IntN(340), true, entities)
+	}
+	return &digest.Article{
+		Key:       fmt.Sprintf("https://news%d.example/a/%d", i%BenchSources, i),
+		URL:       fmt.Sprintf("https://news%d.example/a/%d", i%BenchSources, i),
+		Title:     title,
+		Summary:   c.text(20+c.r.IntN(30), true, entities),
+		Content:   content,
+		Source:    BenchSourceName(i % BenchSources),
+		Language:  "en",
+		Published: pub,
+		FirstSeen: pub.Add(time.Duration(c.r.IntN(600)) * time.Second),
+	}
+}
+
+// Stories clusters newly saved articles: a third join the story of one of
+// the last 2,000 articles, the others found stories of their own.
+func (c *Corpus) Stories(inserted []*digest.Article) []digest.StoryAssignment {
+	as := make([]digest.StoryAssignment, len(inserted))
+	for k, a := range inserted {
+		story := a.ID
+		if len(c.recent) > 0 && c.r.IntN(3) == 0 {
+			story = c.recent[c.r.IntN(len(c.recent))]
+		}
+		as[k] = digest.StoryAssignment{ArticleID: a.ID, StoryID: story}
+		c.recent = append(c.recent, story)
+	}
+	if len(c.recent) > 2000 {
+		c.recent = c.recent[len(c.recent)-2000:]
+	}
+	return as
+}
+
+// IngestStats are the times Ingest measured.
+type IngestStats struct {
+	Wall   time.Duration // in SaveArticles
+	CPU    time.Duration // CPU time in SaveArticles, as the cpu functions read it
+	Assign time.Duration // in AssignStories
+}
+
+// Ingest creates the corpus's BenchSources feeds in s and saves n
+// articles through SaveArticles in batches of batch, one feed per batch in
+// turn as polls would save them, clustering each batch with Stories and
+// AssignStories. Only the store's calls are timed, not the generating.
+// cpuStart and cpuStop read the CPU time to charge to SaveArticles (nil
+// when not measured): called right before and right after each call, so
+// that a reading that costs CPU itself can leave its cost outside.
+func (c *Corpus) Ingest(tb testing.TB, s digest.Store, n, batch int, cpuStart, cpuStop func() time.Duration) IngestStats {
+	tb.Helper()
+	ctx := tb.Context()
+	feeds := make([]int64, BenchSources)
+	for i := range feeds {
+		f := c.Feed(i)
+		if err := s.CreateFeed(ctx, f); err != nil {
+			tb.Fatal(err)
+		}
+		feeds[i] = f.ID
+	}
+	var st IngestStats
+	arts := make([]*digest.Article, 0, batch)
+	for i := 0; i < n; i += batch {
+		arts = arts[:0]
+		for j := i; j < min(i+batch, n); j++ {
+			arts = append(arts, c.Article(j, n))
+		}
+		var cpu0 time.Duration
+		if cpuStart != nil {
+			cpu0 = cpuStart()
+		}
+		t0 := time.Now()
+		ins, err := s.SaveArticles(ctx, feeds[(i/batch)%BenchSources], arts)
+		st.Wall += time.Since(t0)
+		if cpuStop != nil {
+			st.CPU += cpuStop() - cpu0
+		}
+		if err != nil {
+			tb.Fatal(err)
+		}
+		t0 = time.Now()
+		if err := s.AssignStories(ctx, c.Stories(ins), BenchEnd); err != nil {
+			tb.Fatal(err)
+		}
+		st.Assign += time.Since(t0)
+		if done := i + batch; done%100000 < batch {
+			if st.CPU > 0 {
+				tb.Logf("%d articles: %.0f articles/s, %.0f articles/cpu-s so far", done, float64(done)/st.Wall.Seconds(), float64(done)/st.CPU.Seconds())
+			} else {
+				tb.Logf("%d articles: %.0f articles/s so far", done, float64(done)/st.Wall.Seconds())
+			}
+		}
+	}
+	return st
+}
+
+// BenchQueryKinds are the kinds of BenchQueries, in the order benchmarks
+// report them.
+var BenchQueryKinds = []string{"one-word", "two-words", "phrase", "filtered", "recent", "common-word"}
+
+// BenchQueries returns k queries of each kind: words whose share of
+// articles is that of a topical word in news (about 0.2% to 3%), two of
+// them, entity names as phrases, a common word with a source and a date
+// filter, a topical word in the last week, and a very common word (in a
+// third to half of all articles).
+func BenchQueries(k int) map[string][]string {
+	r := rand.New(rand.NewPCG(7, 7))
+	word := func() string { return BenchWord(300 + r.IntN(2700)) }
+	qs := map[string][]string{}
+	for range k {
+		qs["one-word"] = append(qs["one-word"], word())
+		qs["two-words"] = append(qs["two-words"], word()+" "+word())
+		qs["phrase"] = append(qs["phrase"], `"`+BenchEntity(20+r.IntN(1000))+`"`)
+		src := strings.Fields(BenchSourceName(r.IntN(BenchSources)))[0]
+		qs["filtered"] = append(qs["filtered"], fmt.Sprintf("%s source:%s since:30d", BenchWord(50+r.IntN(250)), src))
+		qs["recent"] = append(qs["recent"], word()+" since:7d")
+		qs["common-word"] = append(qs["common-word"], BenchWord(10+r.IntN(40)))
+	}
+	return qs
+}
+
+// Percentile returns the p-quantile (0 to 1) of the durations.
+func Percentile(ds []time.Duration, p float64) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[min(len(s)-1, int(p*float64(len(s))))]
+}
+
+// ProcessCPUTime is the user plus system CPU time of this process so far;
+// it tells a benchmark's cost apart from other processes' on a shared
+// machine.
+func ProcessCPUTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
