@@ -208,6 +208,16 @@ func (s *keyStore) ListFeeds(ctx context.Context, filter digest.FeedFilter) ([]*
 	return out, nil
 }
 
+func (s *keyStore) FindFeedByID(ctx context.Context, id int64) (*digest.Feed, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if id < 1 || int(id) > len(s.feeds) {
+		return nil, digest.Errorf(digest.ENOTFOUND, "feed %d not found", id)
+	}
+	c := *s.feeds[id-1]
+	return &c, nil
+}
+
 func (s *keyStore) UpdateFeed(ctx context.Context, f *digest.Feed) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
