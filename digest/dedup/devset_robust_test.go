@@ -37,7 +37,7 @@ func devHalves(ls []labelled, seed int) (a, b []labelled) {
 // Each half has fewer stories and a sparser window than the whole, which is
 // what a quieter news day looks like. The floors are the levels the
 // default options reach on these halves today (the weakest: pairwise F1
-// 0.923, BCubed F1 0.927) less a small margin, and the number of ECB+
+// 0.931, BCubed F1 0.933) less a small margin, and the number of ECB+
 // topics that mix their two events over all six halves (7 today; the
 // target is none); they catch a change that helps the whole set by
 // fitting some of its stories.
@@ -57,11 +57,11 @@ func TestDevSetHalves(t *testing.T) {
 				mixes += len(mixed)
 				t.Logf("%d articles, %d stories: pairwise F1 %.4f, BCubed F1 %.4f (P %.4f R %.4f), ECB+ mixes %v",
 					len(half), m.GoldStories, m.PairF1, m.BCubedF1, m.BCubedPrecision, m.BCubedRecall, mixed)
-				if m.PairF1 < 0.915 {
-					t.Errorf("pairwise F1 %.4f, want at least 0.915", m.PairF1)
+				if m.PairF1 < 0.925 {
+					t.Errorf("pairwise F1 %.4f, want at least 0.925", m.PairF1)
 				}
-				if m.BCubedF1 < 0.92 {
-					t.Errorf("BCubed F1 %.4f, want at least 0.92", m.BCubedF1)
+				if m.BCubedF1 < 0.925 {
+					t.Errorf("BCubed F1 %.4f, want at least 0.925", m.BCubedF1)
 				}
 			})
 		}
