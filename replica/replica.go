@@ -131,6 +131,15 @@ func (l *Leases) Holder(ctx context.Context, name string) (*digest.Lease, error)
 	return le, nil
 }
 
+// List returns the leases held now whose names start with prefix.
+func (l *Leases) List(ctx context.Context, prefix string) ([]*digest.Lease, error) {
+	ls, err := l.store.ListLeases(ctx, prefix)
+	if err != nil {
+		return nil, fmt.Errorf("list leases %s: %w", prefix, err)
+	}
+	return ls, nil
+}
+
 // pruneEvery is how often Run deletes leases that expired long ago (those
 // of digest slots and feeds accumulate otherwise).
 const pruneEvery = time.Hour

@@ -107,9 +107,6 @@ func (a *app) leases(st replica.Store, ttl time.Duration) *replica.Leases {
 	return replica.New(st, replica.Config{Owner: a.owner, TTL: ttl, Logger: a.logger})
 }
 
-// Clusterer returns the clusterer, for Explain.
-func (sg *storyGrouper) Clusterer() *dedup.Clusterer { return sg.g.Clusterer() }
-
 // Group puts newly stored articles into stories: at once in a command
 // that holds the lease; in the daemon, by waking Run; elsewhere the
 // process holding the lease finds them.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 
 	"github.com/seed-c50b6fda/herald/bot"
@@ -14,8 +15,32 @@ import (
 	"github.com/seed-c50b6fda/herald/replica"
 )
 
-// telegramPollLease names the lease of Telegram long polling.
-const telegramPollLease = "telegram/updates"
+// telegramPollLease names the lease of Telegram long polling;
+// discordGatewayLease starts the names of the Discord gateway shards'.
+const (
+	telegramPollLease   = "telegram/updates"
+	discordGatewayLease = "discord/gateway/"
+)
+
+// checkShards refuses to connect a Discord gateway shard while another
+// replica holds a shard of a different shard count: Discord would send
+// some guilds' events to both, and each interaction would be answered
+// twice.
+func checkShards(ctx context.Context, leases *replica.Leases, shards int) error {
+	held, err := leases.List(ctx, discordGatewayLease)
+	if err != nil {
+		return err
+	}
+	suffix := fmt.Sprintf("-of-%d", shards)
+	for _, l := range held {
+		if !strings.HasSuffix(l.Name, suffix) {
+			return fmt.Errorf("discord: replica %s holds gateway shard %s, but this one is configured for %d shards: "+
+				"every replica must set the same discord.shard_count (HERALD_DISCORD_SHARD_COUNT)",
+				l.Owner, strings.TrimPrefix(l.Name, discordGatewayLease), shards)
+		}
+	}
+	return nil
+}
 
 // platforms builds the chat adapters whose tokens are configured; their
 // replies go through outbox, and each registers there as a sender.
@@ -68,11 +93,15 @@ func (a *app) platforms(cfg config.Config, st digest.Store, b *bot.Bot, outbox *
 			return nil, err
 		}
 		outbox.Register(digest.PlatformDiscord, dc, discord.Limits())
-		lease := fmt.Sprintf("discord/gateway/%d-of-%d", cfg.Discord.ShardID, max(cfg.Discord.ShardCount, 1))
+		shards := max(cfg.Discord.ShardCount, 1)
+		lease := fmt.Sprintf("%s%d-of-%d", discordGatewayLease, cfg.Discord.ShardID, shards)
 		var holding atomic.Bool
 		out = append(out, platform{name: digest.PlatformDiscord, renderer: dc,
 			run: func(ctx context.Context) error {
 				return leases.RunExclusive(ctx, lease, func(ctx context.Context) error {
+					if err := checkShards(ctx, leases, shards); err != nil {
+						return err
+					}
 					holding.Store(true)
 					defer holding.Store(false)
 					return dc.Run(ctx)

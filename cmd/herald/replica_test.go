@@ -312,3 +312,22 @@ func TestDiscordGatewayStandby(t *testing.T) {
 	}
 	checkLogs(t, holder.logs.String()+standby.logs.String(), fake.Token)
 }
+
+// TestDiscordShardCountsMustAgree: a replica configured for another shard
+// count than one already connected refuses to connect, saying why.
+func TestDiscordShardCountsMustAgree(t *testing.T) {
+	ctx := context.Background()
+	st := openSQLite(t, filepath.Join(t.TempDir(), "herald.db"))
+	if ok, err := st.AcquireLease(ctx, discordGatewayLease+"0-of-2", "other-replica", time.Minute); !ok || err != nil {
+		t.Fatalf("acquire: %v %v", ok, err)
+	}
+	a := &app{}
+	leases := a.leases(st, time.Minute)
+	err := checkShards(ctx, leases, 1)
+	if err == nil || !strings.Contains(err.Error(), "other-replica") || !strings.Contains(err.Error(), "discord.shard_count") {
+		t.Fatalf("checkShards with 1 shard while another replica runs 0 of 2 = %v; want an error naming the replica and the setting", err)
+	}
+	if err := checkShards(ctx, leases, 2); err != nil {
+		t.Fatalf("checkShards with the same shard count: %v", err)
+	}
+}

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/seed-c50b6fda/herald/config"
+	"github.com/seed-c50b6fda/herald/digest"
+)
+
+// TestStoryGrouperOneWriter checks who groups articles into stories: the
+// daemon holding the cluster lease groups what a command stores meanwhile,
+// and a command groups its own articles when no daemon runs.
+func TestStoryGrouperOneWriter(t *testing.T) {
+	ctx := context.Background()
+	cfg := config.Default()
+	cfg.Replicas.Lease = time.Second
+	st := openSQLite(t, filepath.Join(t.TempDir(), "herald.db"))
+	feed := &digest.Feed{URL: "https://wire.example/rss", Title: "Wire"}
+	if err := st.CreateFeed(ctx, feed); err != nil {
+		t.Fatal(err)
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	newApp := func() *app { return &app{logger: quiet} }
+	save := func(keys ...string) []*digest.Article {
+		t.Helper()
+		var arts []*digest.Article
+		for _, k := range keys {
+			arts = append(arts, &digest.Article{Key: k, URL: "https://wire.example/" + k, Title: "Ferry service resumes " + k,
+				Summary: "The island ferry sailed again after storms.", Source: "Wire", Language: "en",
+				Published: time.Now(), FirstSeen: time.Now()})
+		}
+		inserted, err := st.SaveArticles(ctx, feed.ID, arts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return inserted
+	}
+	storyOf := func(id int64) int64 {
+		t.Helper()
+		a, err := st.FindArticleByID(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a.StoryID
+	}
+
+	daemonApp := newApp()
+	daemon := daemonApp.newDaemonGrouper(cfg, st)
+	dctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- daemon.Run(dctx) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if l, err := st.FindLease(ctx, clusterLease); err == nil && l.Owner == daemonApp.owner {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the daemon never took the cluster lease")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	// A command while the daemon runs: it leaves its articles to the
+	// daemon, which groups them within a few seconds.
+	cmd := newApp()
+	g, err := cmd.newGrouper(ctx, cfg, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	arts := save("a1", "a2")
+	if err := g.Group(ctx, arts); err != nil {
+		t.Fatal(err)
+	}
+	if s := storyOf(arts[0].ID); s != 0 {
+		t.Fatalf("the command grouped an article (story %d) while the daemon holds the clusterer", s)
+	}
+	deadline = time.Now().Add(3 * catchUpEvery)
+	for storyOf(arts[0].ID) == 0 || storyOf(arts[1].ID) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the daemon did not group the command's articles within %s", 3*catchUpEvery)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cmd.close()
+
+	// The daemon stops and releases the lease: a command groups at once.
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	cmd = newApp()
+	defer cmd.close()
+	g, err = cmd.newGrouper(ctx, cfg, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	arts = save("b1")
+	if err := g.Group(ctx, arts); err != nil {
+		t.Fatal(err)
+	}
+	if storyOf(arts[0].ID) == 0 {
+		t.Fatal("a command with no daemon running left its article without a story")
+	}
+}
