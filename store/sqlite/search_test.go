@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/seed-c50b6fda/herald/digest"
+	"github.com/seed-c50b6fda/herald/store/storetest"
 )
 
 var searchNow = time.Date(2026, 3, 22, 12, 0, 0, 0, time.UTC)
@@ -44,19 +45,10 @@ func saveSearchArticles(tb testing.TB, db *DB, feedID int64, titles ...string) [
 	return arts
 }
 
-// found returns the IDs of the articles a query finds.
+// found returns the IDs of the articles a query finds, sorted.
 func found(tb testing.TB, db *DB, query string) []int64 {
 	tb.Helper()
-	page, err := db.Search(context.Background(), digest.SearchRequest{Query: query, Limit: 100, Now: searchNow})
-	if err != nil {
-		tb.Fatalf("Search(%q): %v", query, err)
-	}
-	var ids []int64
-	for _, h := range page.Hits {
-		ids = append(ids, h.ArticleID)
-	}
-	slices.Sort(ids)
-	return ids
+	return storetest.FoundArticles(tb, db, query, searchNow)
 }
 
 func checkIndex(tb testing.TB, db *DB) {
@@ -212,32 +204,17 @@ func FuzzSearch(f *testing.F) {
 	db, feed := openSearchDB(f)
 	saveSearchArticles(f, db, feed.ID, "Storm Elin cuts power", "power cut after storm", "late goals settle the derby",
 		`quotes " and 'apostrophes' and NEAR(x y) and {title}: and *stars*`)
-	for _, s := range []string{
-		"storm", `"power cut"`, "storm -goals", "storm OR derby", "(storm OR derby) power", "source:ledger since:7d",
-		"feed:ledger -storm", "feed:nowhere storm", `NEAR(storm power, 2) title:storm {title}: x ^y z* "`,
-		"-storm", "((((", "\x00\xff", `source:"a b" -source:c before:2024-03-22 since:yesterday`,
-	} {
+	// The shared seeds and FTS5 syntax.
+	for _, s := range append([]string{`NEAR(storm power, 2) title:storm {title}: x ^y z* "`}, storetest.SearchFuzzSeeds...) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, query string) {
-		q, parseErr := digest.ParseQuery(query)
-		if parseErr == nil {
+		if q, err := digest.ParseQuery(query); err == nil {
 			m := queryMatch(q)
 			checkMatchSyntax(t, m.pos)
 			checkMatchSyntax(t, m.neg)
 		}
-		page, err := db.Search(context.Background(), digest.SearchRequest{Query: query, Now: searchNow})
-		switch {
-		case err == nil:
-			if parseErr != nil {
-				t.Fatalf("Search(%q) ran a query ParseQuery refuses: %v", query, parseErr)
-			}
-			if page == nil || page.Hits == nil {
-				t.Fatalf("Search(%q) = %+v", query, page)
-			}
-		case digest.ErrorCode(err) != digest.EINVALID:
-			t.Fatalf("Search(%q): %v", query, err)
-		}
+		storetest.CheckSearchAnswer(t, db, query, searchNow)
 	})
 }
 

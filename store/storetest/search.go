@@ -644,3 +644,49 @@ func testSearchStoriesChange(t *testing.T, open Opener) {
 		t.Fatalf("merged: %d hits with sources %v, want 1 hit with 3 sources", n, sources)
 	}
 }
+
+// FoundArticles returns, sorted, the IDs of the articles standing for the
+// stories a search for query finds at now (up to 100). It fails tb when
+// Search fails.
+func FoundArticles(tb testing.TB, s digest.SearchStore, query string, now time.Time) []int64 {
+	tb.Helper()
+	page, err := s.Search(ctxFor(tb), digest.SearchRequest{Query: query, Limit: 100, Now: now})
+	if err != nil {
+		tb.Fatalf("Search(%q): %v", query, err)
+	}
+	var ids []int64
+	for _, h := range page.Hits {
+		ids = append(ids, h.ArticleID)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// SearchFuzzSeeds are queries to start fuzzing Search with: each operator,
+// and input a query engine might read as syntax.
+var SearchFuzzSeeds = []string{
+	"storm", `"power cut"`, "storm -goals", "storm OR derby", "(storm OR derby) power", "source:ledger since:7d",
+	"feed:ledger -storm", "feed:nowhere storm", "-storm", "((((", "\x00\xff",
+	`source:"a b" -source:c before:2024-03-22 since:yesterday`,
+}
+
+// CheckSearchAnswer fails t unless Search answers query with a page (for a
+// query ParseQuery accepts) or EINVALID: never a syntax error of the
+// store's query language or another failure. Fuzz tests of stores call
+// it with whatever the fuzzer makes.
+func CheckSearchAnswer(t testing.TB, s digest.SearchStore, query string, now time.Time) {
+	t.Helper()
+	_, parseErr := digest.ParseQuery(query)
+	page, err := s.Search(ctxFor(t), digest.SearchRequest{Query: query, Now: now})
+	switch {
+	case err == nil:
+		if parseErr != nil {
+			t.Fatalf("Search(%q) ran a query ParseQuery refuses: %v", query, parseErr)
+		}
+		if page == nil || page.Hits == nil {
+			t.Fatalf("Search(%q) = %+v", query, page)
+		}
+	case digest.ErrorCode(err) != digest.EINVALID:
+		t.Fatalf("Search(%q): %v", query, err)
+	}
+}
