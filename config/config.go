@@ -484,6 +484,9 @@ func (c *Config) validate() []Problem {
 	}
 	if c.Database == "" {
 		bad("database", "", "must be a SQLite file path or a postgres:// URL")
+	} else if keywordDSN(string(c.Database)) {
+		bad("database", c.Database, "keyword=value connection strings are not supported; write a postgres:// URL, "+
+			"e.g. postgres://user:password@host:5432/dbname?sslmode=require")
 	} else if strings.Contains(string(c.Database), "://") {
 		u, err := url.Parse(string(c.Database))
 		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
@@ -568,17 +571,55 @@ func (c *Config) validate() []Problem {
 }
 
 func redactURL(s string) string {
+	if keywordDSN(s) {
+		return kvPassword.ReplaceAllString(s, "${1}***")
+	}
 	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		if strings.Contains(s, "://") && strings.Contains(s, "@") {
+	if err != nil {
+		if strings.Contains(s, "://") && (strings.Contains(s, "@") || strings.Contains(s, "password")) {
 			return "***" // unparsable but may hold credentials
 		}
 		return s
 	}
-	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), "***")
+	redacted := false
+	if u.User != nil {
+		if _, has := u.User.Password(); has {
+			u.User = url.UserPassword(u.User.Username(), "***")
+			redacted = true
+		}
 	}
-	return strings.Replace(u.String(), "%2A%2A%2A", "***", 1)
+	// libpq also takes the password as a query parameter.
+	if q := u.Query(); q.Has("password") || q.Has("sslpassword") {
+		for _, k := range []string{"password", "sslpassword"} {
+			if q.Has(k) {
+				q.Set(k, "***")
+			}
+		}
+		u.RawQuery = q.Encode()
+		redacted = true
+	}
+	if !redacted {
+		return s
+	}
+	return strings.ReplaceAll(u.String(), "%2A%2A%2A", "***")
+}
+
+// kvPassword finds the password in a keyword=value connection string.
+var kvPassword = regexp.MustCompile(`(?i)(\b(?:ssl)?password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`)
+
+// keywordDSN reports whether s looks like a libpq keyword=value connection
+// string ("host=db dbname=herald"), which Herald does not take: it would
+// otherwise be read as a SQLite file name.
+func keywordDSN(s string) bool {
+	if strings.Contains(s, "://") {
+		return false
+	}
+	for _, k := range []string{"host=", "hostaddr=", "dbname=", "user=", "password=", "port=", "sslmode="} {
+		if strings.HasPrefix(s, k) || strings.Contains(s, " "+k) {
+			return true
+		}
+	}
+	return false
 }
 
 // Dump returns the effective configuration as YAML with every secret

@@ -140,3 +140,32 @@ func TestChatPlatformSettings(t *testing.T) {
 		t.Errorf("valid platform settings: %+v, %v", cfg, err)
 	}
 }
+
+func TestDSNRedaction(t *testing.T) {
+	for _, tc := range []struct {
+		dsn, want string
+	}{
+		{"postgres://herald:s3cret@db:5432/herald", "postgres://herald:***@db:5432/herald"},
+		{"postgres://herald@db/herald?password=s3cret&sslmode=require", "postgres://herald@db/herald?password=***&sslmode=require"},
+		{"postgresql://db/herald?sslpassword=s3cret", "postgresql://db/herald?sslpassword=***"},
+		{"postgres://db/herald?sslmode=disable", "postgres://db/herald?sslmode=disable"},
+		{"host=db user=herald password=s3cret dbname=herald", "host=db user=herald password=*** dbname=herald"},
+		{"host=db password = 'a b s3cret' dbname=herald", "host=db password = *** dbname=herald"},
+		{"/data/herald.db", "/data/herald.db"},
+	} {
+		got := config.DSN(tc.dsn).String()
+		if got != tc.want || strings.Contains(got, "s3cret") {
+			t.Errorf("DSN(%q).String() = %q, want %q", tc.dsn, got, tc.want)
+		}
+		if strings.Contains(fmt.Sprintf("%#v %v", config.DSN(tc.dsn), config.DSN(tc.dsn)), "s3cret") {
+			t.Errorf("%q leaks through fmt", tc.dsn)
+		}
+	}
+}
+
+func TestKeywordDSNRefused(t *testing.T) {
+	_, err := config.Load("", env(map[string]string{"HERALD_DATABASE": "host=db dbname=herald password=s3cret"}))
+	if err == nil || !strings.Contains(err.Error(), "postgres://") || strings.Contains(err.Error(), "s3cret") {
+		t.Fatalf("Load with a keyword=value DSN = %v; want a problem that asks for a postgres:// URL and hides the password", err)
+	}
+}
