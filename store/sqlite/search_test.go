@@ -567,3 +567,51 @@ func TestSnippetsInRuns(t *testing.T) {
 		}
 	}
 }
+
+func TestMaintainSearchIndex(t *testing.T) {
+	db, f := openSearchDB(t)
+	ctx := context.Background()
+	// One SaveArticles call per article: one index segment each, with
+	// words enough to take a few merge steps of one page.
+	for i := range 200 {
+		name := "pulsar"
+		if i < 60 {
+			name = "quasar"
+		}
+		saveSearchArticles(t, db, f.ID, fmt.Sprintf("%s %d %s", name, i, strings.Repeat(fmt.Sprintf("w%d ", i), 50)))
+	}
+	before := found(t, db, "quasar")
+	// A clock that moves a second each time it is read: a budget of 1.5s
+	// leaves time for two steps.
+	clock := searchNow
+	db.Now = func() time.Time { clock = clock.Add(time.Second); return clock }
+	more, err := db.maintainSearchIndex(ctx, 1500*time.Millisecond, 1)
+	if err != nil || !more {
+		t.Fatalf("first call: more %v, err %v; want more work after its budget", more, err)
+	}
+	calls := 1
+	for ; more; calls++ {
+		if calls > 50 {
+			t.Fatal("MaintainSearchIndex never reports that it is done")
+		}
+		if more, err = db.maintainSearchIndex(ctx, 1500*time.Millisecond, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if calls < 2 {
+		t.Errorf("merging 200 segments took %d call(s) of two steps of 1 page, want several", calls)
+	}
+	checkIndex(t, db)
+	if after := found(t, db, "quasar"); !slices.Equal(after, before) || len(after) != 60 {
+		t.Errorf("after merging, quasar finds %d articles, want the same 60", len(after))
+	}
+	// Once merged, a call finds nothing to do.
+	if more, err := db.MaintainSearchIndex(ctx, time.Minute); more || err != nil {
+		t.Errorf("on a merged index: more %v, err %v", more, err)
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := db.MaintainSearchIndex(cancelled, time.Minute); err == nil {
+		t.Error("a cancelled context: no error")
+	}
+}
