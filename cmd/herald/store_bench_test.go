@@ -35,14 +35,14 @@ import (
 //     stored article's, so every article is grouped within its window;
 //   - search: a few queries through Search on the whole store, each asked
 //     HERALD_STORE_BENCH_SEARCHES times (default 50; the first round is a
-//     warm-up and not counted), round robin.
+//     warm-up and not counted), round robin. With 50, p99 is the slowest.
 //
 // Ingest and clustering alternate, as they do in a running herald; each
 // phase's wall time is the sum of its own calls. CPU time is this
 // process's plus, for PostgreSQL, the server's (its postmaster and every
 // backend, read from /proc: the server must run on this machine, as
 // scripts/pgtest.sh's does; without it the PostgreSQL figure is this
-// process's alone and says so in its unit). The store is a file in a
+// process's alone, and the log says so). The store is a file in a
 // temporary directory for SQLite and a fresh database on the server
 // HERALD_TEST_POSTGRES names for PostgreSQL (skipped when unset).
 //
