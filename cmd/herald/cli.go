@@ -181,12 +181,15 @@ func (a *app) parse(c *command, fs *flag.FlagSet, args []string, min, max int) (
 			}
 			return nil, &usageError{msg: err.Error(), usage: usage()}
 		}
-		args = fs.Args()
-		if len(args) == 0 {
+		rest := fs.Args()
+		// Parse consumes a "--" that ends the flags: everything after
+		// it is positional, even what looks like a flag.
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			pos = append(pos, rest...)
 			break
 		}
-		if args[0] == "--" {
-			pos = append(pos, args[1:]...)
+		args = rest
+		if len(args) == 0 {
 			break
 		}
 		pos = append(pos, args[0])

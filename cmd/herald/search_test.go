@@ -135,6 +135,7 @@ func TestSearchCommandErrors(t *testing.T) {
 	}{
 		{"no query", []string{"search"}, 2, "search takes at least 1 argument(s)"},
 		{"only excluded", []string{"search", "--", "-storm"}, 2, "only excluded words; add a word to search for"},
+		{"everything after -- is the query", []string{"search", "--", "-storm", "-sport"}, 2, "only excluded words; add a word to search for"},
 		{"minus read as a flag", []string{"search", "storm", "-sport"}, 2, "put the query after --"},
 		{"bad filter", []string{"search", "storm since:soon"}, 2, `since:"soon" is not a time`},
 		{"unknown feed", []string{"search", "storm feed:nowhere"}, 2, "no feed matches feed:nowhere"},
