@@ -21,6 +21,7 @@ type metrics struct {
 	sendRetries    *prometheus.CounterVec
 	rateLimited    *prometheus.CounterVec
 	commandSeconds *prometheus.HistogramVec
+	replicas       prometheus.Gauge
 }
 
 // newMetrics registers Herald's metrics. st answers the gauges read at
@@ -43,7 +44,8 @@ func newMetrics(st digest.Store) *metrics {
 		Name: "herald_command_duration_seconds", Help: "Time to answer a chat command.",
 		Buckets: prometheus.ExponentialBuckets(0.005, 2, 12),
 	}, []string{"platform", "command"})
-	for _, c := range []prometheus.Collector{m.fetchSeconds, m.articles, m.digests, m.messagesSent, m.sendRetries, m.rateLimited, m.commandSeconds} {
+	m.replicas = prometheus.NewGauge(prometheus.GaugeOpts{Name: "herald_replicas", Help: "Herald daemons running on this database, as this one last counted them."})
+	for _, c := range []prometheus.Collector{m.fetchSeconds, m.articles, m.digests, m.messagesSent, m.sendRetries, m.rateLimited, m.commandSeconds, m.replicas} {
 		f(c)
 	}
 	f(&storeCollector{st: st})

@@ -128,7 +128,12 @@ func runDaemon(ctx context.Context, a *app, args []string) error {
 		}
 		g.Go(func() error { return serveUntil(gctx, srv, ln) })
 	}
-	g.Go(func() error { return leases.Run(gctx, outbox.ShareLimits) })
+	g.Go(func() error {
+		return leases.Run(gctx, func(n int) {
+			m.replicas.Set(float64(n))
+			outbox.ShareLimits(n)
+		})
+	})
 	g.Go(func() error { return grouper.Run(gctx) })
 	g.Go(func() error { return poller.Run(gctx) })
 	g.Go(func() error { return outbox.Run(gctx) })

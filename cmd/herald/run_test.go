@@ -786,6 +786,7 @@ func TestRunEndToEnd(t *testing.T) {
 		{"herald_outbox_failed", []string{"platform", "telegram"}, 0},
 		{"herald_command_duration_seconds_count", []string{"command", "subscribe", "platform", "telegram"}, 1},
 		{"herald_command_duration_seconds_count", []string{"command", "digest", "platform", "telegram"}, 1},
+		{"herald_replicas", nil, 1},
 	} {
 		if v := m.get(t, c.name, c.labels...); v != c.want {
 			t.Errorf("%s%v = %v, want %v", c.name, c.labels, v, c.want)
