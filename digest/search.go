@@ -166,6 +166,47 @@ func (p *SearchPlan) Next() string {
 	return EncodeSearchCursor(p.Query, next)
 }
 
+// HitRow is an article as a store reads it to show it in a SearchHit.
+type HitRow struct {
+	ArticleID           int64
+	Title, URL, Source  string
+	Published           time.Time
+	FeedName, FeedTitle string // of the feed that first carried it; empty when there is none
+	Summary, Content    string // their first 4*SearchLeadRunes characters are enough
+	Sources             int    // distinct sources in its story
+}
+
+// RankedHits makes the hits of a page from the rows a store read for its
+// articles, in any order: one hit for each of articles, in that order,
+// standing for the story at the same index of stories, shown under its
+// outlet (HitSource) with its lead snippet (LeadSnippet) and at least one
+// source. An article without a row, deleted since it was ranked, is left
+// out.
+func RankedHits(rows []HitRow, articles, stories []int64) []SearchHit {
+	byID := make(map[int64]*HitRow, len(rows))
+	for i := range rows {
+		byID[rows[i].ArticleID] = &rows[i]
+	}
+	hits := make([]SearchHit, 0, len(articles))
+	for i, id := range articles {
+		r, ok := byID[id]
+		if !ok {
+			continue
+		}
+		hits = append(hits, SearchHit{
+			StoryID:   stories[i],
+			ArticleID: id,
+			Title:     r.Title,
+			URL:       r.URL,
+			Source:    HitSource(r.Source, r.FeedName, r.FeedTitle, r.URL),
+			Sources:   max(r.Sources, 1),
+			Snippet:   LeadSnippet(r.Summary, r.Content),
+			Published: r.Published,
+		})
+	}
+	return hits
+}
+
 // SearchLeadRunes is the most characters of a lead snippet (LeadSnippet).
 const SearchLeadRunes = 200
 

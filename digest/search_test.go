@@ -463,3 +463,23 @@ func TestHitSource(t *testing.T) {
 		})
 	}
 }
+
+func TestRankedHits(t *testing.T) {
+	day := time.Date(2026, 3, 22, 9, 0, 0, 0, time.UTC)
+	rows := []digest.HitRow{ // in the order a store happened to read them
+		{ArticleID: 7, Title: "Seven", URL: "https://www.seven.example/7", Published: day, Summary: "  Summary\tof seven ", Sources: 0},
+		{ArticleID: 3, Title: "Three", URL: "https://three.example/3", Source: "Three News", FeedName: "three",
+			Summary: "", Content: "Content of three", Sources: 4},
+	}
+	got := digest.RankedHits(rows, []int64{3, 5, 7}, []int64{30, 50, 3})
+	want := []digest.SearchHit{
+		{StoryID: 30, ArticleID: 3, Title: "Three", URL: "https://three.example/3", Source: "Three News", Sources: 4, Snippet: "Content of three"},
+		{StoryID: 3, ArticleID: 7, Title: "Seven", URL: "https://www.seven.example/7", Source: "seven.example", Sources: 1, Snippet: "Summary of seven", Published: day},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("RankedHits =\n%+v\nwant (in rank order, article 5 left out as it has no row)\n%+v", got, want)
+	}
+	if got := digest.RankedHits(nil, nil, nil); got == nil || len(got) != 0 {
+		t.Errorf("RankedHits of nothing = %#v, want an empty slice", got)
+	}
+}

@@ -433,9 +433,9 @@ func (db *DB) search(ctx context.Context, p *digest.SearchPlan, loc *time.Locati
 
 // searchHits loads what the hits show, in the order given.
 func (db *DB) searchHits(ctx context.Context, ranked []rankedStory) ([]digest.SearchHit, error) {
-	ids := make([]int64, len(ranked))
+	ids, stories := make([]int64, len(ranked)), make([]int64, len(ranked))
 	for i, r := range ranked {
-		ids[i] = r.article
+		ids[i], stories[i] = r.article, r.story
 	}
 	// A story's sources are its members' outlets, counted once whatever
 	// their case, as digests count them.
@@ -451,34 +451,21 @@ func (db *DB) searchHits(ctx context.Context, ranked []rankedStory) ([]digest.Se
 		return nil, err
 	}
 	defer rows.Close()
-	byID := make(map[int64]digest.SearchHit, len(ids))
+	var found []digest.HitRow
 	for rows.Next() {
-		var h digest.SearchHit
+		var h digest.HitRow
 		var published pgtype.Timestamptz
-		var feedName, feedTitle, summary, content string
-		if err := rows.Scan(&h.ArticleID, &h.Title, &h.URL, &h.Source, &published, &feedName, &feedTitle,
-			&summary, &content, &h.Sources); err != nil {
+		if err := rows.Scan(&h.ArticleID, &h.Title, &h.URL, &h.Source, &published, &h.FeedName, &h.FeedTitle,
+			&h.Summary, &h.Content, &h.Sources); err != nil {
 			return nil, err
 		}
 		h.Published = fromTS(published)
-		h.Source = digest.HitSource(h.Source, feedName, feedTitle, h.URL)
-		h.Sources = max(h.Sources, 1)
-		h.Snippet = digest.LeadSnippet(summary, content)
-		byID[h.ArticleID] = h
+		found = append(found, h)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	hits := make([]digest.SearchHit, 0, len(ranked))
-	for _, r := range ranked {
-		h, ok := byID[r.article]
-		if !ok {
-			continue // deleted since it was ranked
-		}
-		h.StoryID = r.story
-		hits = append(hits, h)
-	}
-	return hits, nil
+	return digest.RankedHits(found, ids, stories), nil
 }
 
 // headline is the SQL of a LATERAL subquery, named alias, that reads the

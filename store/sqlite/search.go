@@ -546,9 +546,9 @@ func (db *DB) maintainSearchIndex(ctx context.Context, budget time.Duration, pag
 
 // searchHits loads what the hits show, in the order given.
 func (db *DB) searchHits(ctx context.Context, ranked []rankedStory) ([]digest.SearchHit, error) {
-	ids := make([]int64, len(ranked))
+	ids, stories := make([]int64, len(ranked)), make([]int64, len(ranked))
 	for i, r := range ranked {
-		ids[i] = r.article
+		ids[i], stories[i] = r.article, r.story
 	}
 	// A story's sources are its members' outlets, counted once whatever
 	// their case, as digests count them.
@@ -565,34 +565,21 @@ func (db *DB) searchHits(ctx context.Context, ranked []rankedStory) ([]digest.Se
 		return nil, err
 	}
 	defer rows.Close()
-	byID := make(map[int64]digest.SearchHit, len(ids))
+	var found []digest.HitRow
 	for rows.Next() {
-		var h digest.SearchHit
+		var h digest.HitRow
 		var published int64
-		var feedName, feedTitle, summary, content string
-		if err := rows.Scan(&h.ArticleID, &h.Title, &h.URL, &h.Source, &published, &feedName, &feedTitle,
-			&summary, &content, &h.Sources); err != nil {
+		if err := rows.Scan(&h.ArticleID, &h.Title, &h.URL, &h.Source, &published, &h.FeedName, &h.FeedTitle,
+			&h.Summary, &h.Content, &h.Sources); err != nil {
 			return nil, err
 		}
 		h.Published = fromMicros(published)
-		h.Source = digest.HitSource(h.Source, feedName, feedTitle, h.URL)
-		h.Sources = max(h.Sources, 1)
-		h.Snippet = digest.LeadSnippet(summary, content)
-		byID[h.ArticleID] = h
+		found = append(found, h)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	hits := make([]digest.SearchHit, 0, len(ranked))
-	for _, r := range ranked {
-		h, ok := byID[r.article]
-		if !ok {
-			continue // deleted since it was ranked
-		}
-		h.StoryID = r.story
-		hits = append(hits, h)
-	}
-	return hits, nil
+	return digest.RankedHits(found, ids, stories), nil
 }
 
 // snippetScan bounds the article IDs, besides the hits' own, that
