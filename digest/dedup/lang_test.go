@@ -60,6 +60,17 @@ func TestStemmingOnlyForEnglish(t *testing.T) {
 			t.Errorf("English article keeps stop word %s", stop)
 		}
 	}
+	// Text of another or an unknown language keeps its words as written,
+	// but English function words still say nothing.
+	short := termsOf(Doc{Text: "Read more on our website"})
+	for _, stop := range []string{"w:more", "w:on", "w:our"} {
+		if short[stop] {
+			t.Errorf("short undetected text keeps English stop word %s; has %v", stop, short)
+		}
+	}
+	if !short["w:read"] || !short["w:website"] {
+		t.Errorf("short undetected text lacks its content words; has %v", short)
+	}
 	de := termsOf(Doc{Language: "de", Text: "Die Feuerwehr evakuierte die überfluteten Häuser"})
 	for _, want := range []string{"w:die", "w:evakuierte", "w:überfluteten", "w:häuser"} {
 		if !de[want] {
