@@ -363,7 +363,9 @@ func TestWindowBoundsMemory(t *testing.T) {
 	t0 := time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := 0; i < 2000; i++ {
 		w := []string{fmt.Sprintf("w%d", i%37), fmt.Sprintf("v%d", i%11), fmt.Sprintf("u%d", i%5), "report", "today"}
-		c.Add(vocabDoc(int64(i+1), t0.Add(time.Duration(i)*time.Minute), w...))
+		d := vocabDoc(int64(i+1), t0.Add(time.Duration(i)*time.Minute), w...)
+		d.Text += " " + d.Text // long enough for a SimHash
+		c.Add(d)
 	}
 	// 6 hours at one article a minute.
 	if n := c.Len(); n > 361 {
@@ -377,4 +379,30 @@ func TestWindowBoundsMemory(t *testing.T) {
 			t.Fatalf("a posting list holds %d articles, more than the window", n)
 		}
 	})
+	// Every SimHash band chain holds only articles in the window, and
+	// each article is in the chain of each of its bands exactly once.
+	inChains := 0
+	c.ix.bandHead.each(func(k uint64, head uint32) {
+		for x := head; x != 0; x = c.ix.bandNext[x-1] {
+			slot := (x - 1) / simhashBands
+			b := int((x - 1) % simhashBands)
+			e := &c.ix.slots[slot]
+			if !e.alive || bandKey(e.f.simhash, b) != k {
+				t.Fatalf("band chain %d holds slot %d (alive %v), which is not in it", k, slot, e.alive)
+			}
+			inChains++
+		}
+	})
+	fingerprinted := 0
+	for _, e := range c.ix.slots {
+		if e.alive && e.f.shingle >= minShingles {
+			fingerprinted++
+		}
+	}
+	if fingerprinted == 0 {
+		t.Fatal("no article in the window has a SimHash")
+	}
+	if inChains != simhashBands*fingerprinted {
+		t.Errorf("%d entries in band chains, want %d (%d bands of %d fingerprinted articles)", inChains, simhashBands*fingerprinted, simhashBands, fingerprinted)
+	}
 }

@@ -128,24 +128,29 @@ type story struct {
 
 // index is the state of a Clusterer.
 type index struct {
-	terms   hashTable[*termEntry] // by term ID
-	bands   map[uint64]*postingList
-	ndocs   float64 // documents counted in df
-	slots   []docEntry
-	gens    []uint32  // generation of each slot's article, 0 when the slot is free
-	dates   []dateSet // dates of each slot's article; dense, like gens
-	times   []int64   // time of each slot's article; dense, like gens, for the candidate loop
-	free    []uint32
-	byID    map[int64]uint32
-	keys    map[string]uint32
-	urls    map[string]uint32
-	content map[uint64]uint32
-	stories map[int64]*story
-	tpl     templates // word runs of each source's articles
-	expiry  expiryHeap
-	newest  int64  // latest article time seen
-	group   uint64 // sequence number of the group being clustered
-	stamps  uint64 // source of story versions
+	terms hashTable[*termEntry] // by term ID
+	// SimHash bands: bandHead maps a band key to the newest entry with
+	// it, bandNext links each entry (slot×simhashBands+band) to the next
+	// older one; entries are numbered from 1, 0 ends a chain. No
+	// allocation per article, unlike a list per key.
+	bandHead hashTable[uint32]
+	bandNext []uint32
+	ndocs    float64 // documents counted in df
+	slots    []docEntry
+	gens     []uint32  // generation of each slot's article, 0 when the slot is free
+	dates    []dateSet // dates of each slot's article; dense, like gens
+	times    []int64   // time of each slot's article; dense, like gens, for the candidate loop
+	free     []uint32
+	byID     map[int64]uint32
+	keys     map[string]uint32
+	urls     map[string]uint32
+	content  map[uint64]uint32
+	stories  map[int64]*story
+	tpl      templates // word runs of each source's articles
+	expiry   expiryHeap
+	newest   int64  // latest article time seen
+	group    uint64 // sequence number of the group being clustered
+	stamps   uint64 // source of story versions
 
 	acc     []float32
 	touched []uint32
@@ -155,7 +160,6 @@ type index struct {
 }
 
 func (ix *index) init() {
-	ix.bands = make(map[uint64]*postingList)
 	ix.byID = make(map[int64]uint32)
 	ix.keys = make(map[string]uint32)
 	ix.urls = make(map[string]uint32)
@@ -326,14 +330,12 @@ func (c *Clusterer) candidates(f *features, t int64) []candidate {
 	ix.near = ix.near[:0]
 	if f.shingle >= minShingles {
 		for b := 0; b < simhashBands; b++ {
-			pl, ok := ix.bands[bandKey(f.simhash, b)]
-			if !ok {
-				continue
-			}
-			for _, p := range pl.active() {
-				e := &ix.slots[p.slot]
+			head, _ := ix.bandHead.get(bandKey(f.simhash, b))
+			for x := head; x != 0; x = ix.bandNext[x-1] {
+				slot := (x - 1) / simhashBands
+				e := &ix.slots[slot]
 				if e.f.shingle >= minShingles && bits.OnesCount64(e.f.simhash^f.simhash) <= c.opts.NearDuplicateBits {
-					ix.near = append(ix.near, p.slot)
+					ix.near = append(ix.near, slot)
 				}
 			}
 		}
@@ -412,8 +414,9 @@ func abs64(x int64) int64 {
 	return x
 }
 
+// bandKey is the key of band b of SimHash h; never 0.
 func bandKey(h uint64, b int) uint64 {
-	return uint64(b)<<16 | (h>>(16*b))&0xffff
+	return (uint64(b)<<16 | (h>>(16*b))&0xffff) + 1
 }
 
 // insert indexes an article as a member of s and returns its slot.
@@ -428,6 +431,7 @@ func (ix *index) insert(d *Doc, t int64, canon string, f features, s *story) uin
 		ix.gens = append(ix.gens, 0)
 		ix.times = append(ix.times, 0)
 		ix.dates = append(ix.dates, dateSet{})
+		ix.bandNext = append(ix.bandNext, make([]uint32, simhashBands)...)
 	}
 	e := &ix.slots[slot]
 	gen := e.gen + 1
@@ -442,13 +446,13 @@ func (ix *index) insert(d *Doc, t int64, canon string, f features, s *story) uin
 	}
 	if f.shingle >= minShingles {
 		for b := 0; b < simhashBands; b++ {
-			k := bandKey(f.simhash, b)
-			pl, ok := ix.bands[k]
-			if !ok {
-				pl = &postingList{}
-				ix.bands[k] = pl
+			k, x := bandKey(f.simhash, b), slot*simhashBands+uint32(b)+1
+			if head := ix.bandHead.ref(k); head != nil {
+				ix.bandNext[x-1], *head = *head, x
+			} else {
+				ix.bandNext[x-1] = 0
+				ix.bandHead.put(k, x)
 			}
-			pl.items = append(pl.items, ref{slot: slot})
 		}
 	}
 	if d.Key != "" {
@@ -504,12 +508,7 @@ func (ix *index) evict(slot uint32) {
 	}
 	if e.f.shingle >= minShingles {
 		for b := 0; b < simhashBands; b++ {
-			k := bandKey(e.f.simhash, b)
-			pl := ix.bands[k]
-			pl.remove(slot)
-			if len(pl.items) == 0 {
-				delete(ix.bands, k)
-			}
+			ix.unlinkBand(bandKey(e.f.simhash, b), slot*simhashBands+uint32(b)+1)
 		}
 	}
 	if e.key != "" && ix.keys[e.key] == slot {
@@ -535,6 +534,28 @@ func (ix *index) evict(slot uint32) {
 	e.story = nil
 	e.f = features{}
 	ix.free = append(ix.free, slot)
+}
+
+// unlinkBand takes entry x out of the chain of band key k.
+func (ix *index) unlinkBand(k uint64, x uint32) {
+	head := ix.bandHead.ref(k)
+	if head == nil {
+		return
+	}
+	if *head == x {
+		if next := ix.bandNext[x-1]; next != 0 {
+			*head = next
+		} else {
+			ix.bandHead.del(k)
+		}
+		return
+	}
+	for y := *head; y != 0; y = ix.bandNext[y-1] {
+		if ix.bandNext[y-1] == x {
+			ix.bandNext[y-1] = ix.bandNext[x-1]
+			return
+		}
+	}
 }
 
 // expiryItem schedules an article's eviction.
