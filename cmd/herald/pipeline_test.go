@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -105,5 +108,43 @@ func TestStoryGrouperOneWriter(t *testing.T) {
 	}
 	if storyOf(arts[0].ID) == 0 {
 		t.Fatal("a command with no daemon running left its article without a story")
+	}
+}
+
+// countingMaintainer counts merges; its first calls fail.
+type countingMaintainer struct {
+	calls atomic.Int32
+	fail  int32
+}
+
+func (m *countingMaintainer) MaintainSearchIndex(ctx context.Context, budget time.Duration) (bool, error) {
+	n := m.calls.Add(1)
+	if n <= m.fail {
+		return false, errors.New("database is locked")
+	}
+	return false, nil
+}
+
+// TestMaintainSearch checks that the daemon merges the search index every
+// poll interval, goes on after a failure, and stops with its context.
+func TestMaintainSearch(t *testing.T) {
+	m := &countingMaintainer{fail: 2}
+	var logs lockedBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- maintainSearch(ctx, m, 5*time.Millisecond, slog.New(slog.NewTextHandler(&logs, nil))) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for m.calls.Load() < 5 {
+		if time.Now().After(deadline) {
+			t.Fatalf("merged %d times in 5s at a 5ms interval", m.calls.Load())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(logs.String(), "merge the search index"); n != 1 {
+		t.Errorf("%d warnings for two failures in a row; want one:\n%s", n, logs.String())
 	}
 }

@@ -139,6 +139,9 @@ func runDaemon(ctx context.Context, a *app, args []string) error {
 	g.Go(func() error { return outbox.Run(gctx) })
 	g.Go(func() error { return sched.Run(gctx) })
 	g.Go(func() error { return noticeLoop(gctx, delivery, log) })
+	if sm, ok := st.(searchMaintainer); ok {
+		g.Go(func() error { return maintainSearch(gctx, sm, cfg.Fetch.PollEvery, log) })
+	}
 	for _, p := range platforms {
 		g.Go(func() error {
 			if err := p.run(gctx); err != nil && gctx.Err() == nil {
@@ -176,6 +179,43 @@ func deliverClaimed(ctx context.Context, log *slog.Logger, leases *replica.Lease
 		}
 	}()
 	return d.DeliverDigest(ctx, subID, slot.Key(), slot.At)
+}
+
+// searchMaintainer is a store whose search index needs merging now and
+// then (SQLite's FTS5 index grows a segment with every write).
+type searchMaintainer interface {
+	MaintainSearchIndex(ctx context.Context, budget time.Duration) (more bool, err error)
+}
+
+// maintainBudget is how long one call merges the search index: short
+// steps that let writers in between, so polling never waits long.
+const maintainBudget = time.Second
+
+// maintainSearch merges the search index after each round of polling (every
+// poll interval), and keeps at it every few seconds while merge work
+// remains, as after a large import. An index with nothing to merge costs
+// well under a millisecond to check.
+func maintainSearch(ctx context.Context, sm searchMaintainer, every time.Duration, log *slog.Logger) error {
+	failures := 0
+	for {
+		wait := every
+		more, err := sm.MaintainSearchIndex(ctx, maintainBudget)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			failures++
+			if failures == 1 || failures%30 == 0 {
+				log.Warn("merge the search index", "err", err, "failures", failures)
+			}
+		case err == nil:
+			failures = 0
+			if more {
+				wait = min(every, 5*time.Second)
+			}
+		}
+		if !sleepCtx(ctx, wait) {
+			return nil
+		}
+	}
 }
 
 // noticeLoop checks for feed failure and recovery notices now and then.
