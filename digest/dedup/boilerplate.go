@@ -7,18 +7,20 @@ import "strings"
 // post ... appeared first on Harbour Gazette." Shared by every article of
 // the outlet, they are words two unrelated articles have in common, and in
 // a short article they are most of its words. So a run of templateGram
-// words of the summary or body that another article of the same source in
-// the window also contains is that source's template, not content: it
-// still counts towards the article's fingerprints (a re-post is still a
-// copy) but gives no terms and no dates. Headlines are never template. A
-// source repeating a phrase across two reports of one event loses that
-// phrase as evidence, but the reports still share their headlines and the
-// rest of their text, and other outlets' reports are not affected.
+// words near the start or end of the summary or body (templateEdge) that
+// another article of the same source in the window also contains is that
+// source's template, not content: it still counts towards the article's
+// fingerprints (a re-post is still a copy) but gives no terms and no dates.
+// Headlines are never template. A source repeating a phrase across two
+// reports of one event loses that phrase as evidence, but the reports still
+// share their headlines and the rest of their text, and other outlets'
+// reports are not affected.
 
 // templateGram is the length of the word runs compared: long enough that
-// two articles of one outlet rarely share one by chance ("the end of the"
-// aside, which are stop words anyway), short enough to catch a template
-// line with a headline or a date inside it.
+// two articles of one outlet rarely share one by chance (a stock phrase
+// such as "for the first time" is the usual exception, and costs a word or
+// two of evidence), short enough to catch a template line with a headline
+// or a date inside it.
 const templateGram = 4
 
 // templates remembers, for each key of a word run (a hash of the source

@@ -18,8 +18,11 @@ import (
 //     headline, the summary and the first words of the body: word stems,
 //     names (runs of capitalised words: "Ingrid Holt", "Internet
 //     Explorer") and numbers, headline and lead words counting more,
+//   - which of its terms are key terms (headline words, names, numbers):
+//     two articles that share none are never neighbours,
 //   - the set of weekdays, months and years it mentions, which scales a
 //     similarity rather than making one.
+// Words of the source's template (see templates) give no terms.
 // Terms are identified by a 64-bit hash of their kind and text, so term
 // identifiers never need a shared dictionary and a restart reproduces them.
 
