@@ -41,7 +41,9 @@
 // Articles that arrive at the same time (AddBatch) are clustered jointly:
 // all are linked first, then the strongest links merge first, so their
 // order does not matter. One at a time (Add), an article can only join or
-// bridge what came before it.
+// bridge what came before it, and stories never split: when two look-alike
+// events arrive interleaved at one moment, the first report of the second
+// joins the first's story, and the rest follow.
 //
 // Candidates always come from an index (an inverted index of terms and
 // SimHash bands), never from a scan of all stories, and a time window
