@@ -6,19 +6,19 @@
 //
 // Herald names its leases:
 //
-//	feed/<id>                 fetching a feed (poll)
-//	outbox/<platform>/<chat>  sending a chat's messages, in order (bot.Outbox)
-//	digest/<sub>/<slot>       building a subscription's digest for a slot
-//	cluster                   the story clusterer: one writer of stories
-//	telegram/updates          long polling Telegram (one consumer per bot)
-//	discord/gateway/<shard>   a Discord gateway shard
-//	replica/<owner>           a running daemon, renewed while it runs
+//	feed/<id>                   fetching a feed (poll)
+//	outbox/<platform>/<chat>    sending a chat's messages, in order (bot.Outbox)
+//	digest/<sub>/<slot>         building a subscription's digest for a slot
+//	cluster                     the story clusterer: one writer of stories
+//	telegram/updates            long polling Telegram (one consumer per bot)
+//	discord/gateway/<i>-of-<n>  Discord gateway shard i of n
+//	replica/<owner>             a running daemon, renewed while it runs
 //
 // Claim and Release serve work that any process may take (a feed, a chat,
 // a slot). RunExclusive serves work one process does at a time while the
 // others stand by to take it over (the clusterer, the Discord gateway).
 // RunHolding serves work that a second process must not even try (long
-// polling Telegram): it fails fast when another live process holds it.
+// polling Telegram): it fails when another live process holds it.
 package replica
 
 import (
@@ -271,10 +271,10 @@ var ErrLost = errors.New("lease lost")
 
 // RunHolding takes the named lease and runs fn while renewing it, for work
 // that one process must do and that another must never do at the same
-// time. A holder that has stopped renewing the lease (a process that just
-// died) is waited out, for at most a little more than one lease time; a
-// holder that keeps renewing it makes RunHolding fail at once with a
-// *HeldError. When the lease is lost while fn runs, fn's context is
+// time. A lease another process holds is waited on for one lease time and
+// a third, in case its holder has just died (a restart, a rolling
+// deploy): if it is still held then, its holder is alive and RunHolding
+// fails with a *HeldError. When the lease is lost while fn runs, fn's context is
 // cancelled and RunHolding returns an error wrapping ErrLost. It returns
 // fn's result otherwise, and nil when ctx ends.
 func (l *Leases) RunHolding(ctx context.Context, name string, fn func(ctx context.Context) error) error {
