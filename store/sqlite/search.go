@@ -26,11 +26,14 @@ import (
 // searchCandidates matching articles: the most recently stored ones that
 // pass the filters. A word found in fewer articles is ranked over all of
 // them; for a very common word, narrow the search with more words or
-// since:/before:. Three things keep the cost near that of FTS5 alone:
+// since:/before:. Four things keep the cost near that of FTS5 alone:
 // time filters become a range of article IDs (idRange); without filters
 // that need the article row, candidates are read best first and only until
-// no later one can reach the page (rankByRelevance); and an idle daemon
-// can merge the index segments that fast ingestion leaves (MergeSearchIndex).
+// no later one can reach the page (rankByRelevance); the snippets of a page
+// come from one pass of FTS5 over runs of neighbouring hits, not a new
+// match per hit (snippets); and an idle daemon can merge the index
+// segments that ingestion leaves, one per SaveArticles call
+// (MaintainSearchIndex).
 //
 // Paging is by offset over a snapshot: the cursor keeps the first page's
 // clock and highest article ID, so articles added while someone pages do
