@@ -41,3 +41,24 @@ type Lease struct {
 	Owner     string
 	ExpiresAt time.Time
 }
+
+// LeaseMicros checks AcquireLease's arguments and returns ttl in whole
+// microseconds, the stores' resolution, rounded up so that the shortest
+// positive ttl still makes a lease that has not expired when it is taken.
+// It returns EINVALID for an empty name or owner or a ttl that is not
+// positive.
+func LeaseMicros(name, owner string, ttl time.Duration) (int64, error) {
+	switch {
+	case name == "":
+		return 0, Errorf(EINVALID, "a lease needs a name")
+	case owner == "":
+		return 0, Errorf(EINVALID, "lease %q needs an owner", name)
+	case ttl <= 0:
+		return 0, Errorf(EINVALID, "lease %q: the time to live must be positive, not %s", name, ttl)
+	}
+	us := ttl / time.Microsecond
+	if ttl%time.Microsecond != 0 {
+		us++
+	}
+	return int64(us), nil
+}

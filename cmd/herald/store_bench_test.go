@@ -394,10 +394,8 @@ func envInt(tb testing.TB, name string, def, least int) int {
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // postgresServerCPU returns a function that reports the CPU time the
-// PostgreSQL server at u has used so far: its postmaster, every process
-// it runs and those that ended (their time is the postmaster's
-// children's). ok is false when the server is not on this machine or its
-// files are not readable here.
+// PostgreSQL server at u has used so far (storetest.ServerCPUTime); ok is
+// false when the server is not on this machine.
 func postgresServerCPU(tb testing.TB, u string) (used func() time.Duration, ok bool) {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -411,44 +409,5 @@ func postgresServerCPU(tb testing.TB, u string) (used func() time.Duration, ok b
 	if err := conn.QueryRow(ctx, `SELECT current_setting('data_directory')`).Scan(&dir); err != nil {
 		return nil, false
 	}
-	pidFile, err := os.ReadFile(filepath.Join(dir, "postmaster.pid"))
-	if err != nil {
-		return nil, false
-	}
-	postmaster, _, _ := strings.Cut(string(pidFile), "\n")
-	// stat reads /proc/PID/stat: the parent and the CPU ticks of the
-	// process (and of its ended children, for the postmaster).
-	stat := func(pid string) (ppid string, ticks int64, ok bool) {
-		data, err := os.ReadFile("/proc/" + pid + "/stat")
-		if err != nil {
-			return "", 0, false
-		}
-		_, rest, _ := strings.Cut(string(data), ") ")
-		f := strings.Fields(rest) // f[0] is field 3 of proc_pid_stat(5), the state
-		if len(f) < 15 {
-			return "", 0, false
-		}
-		fields := []int{11, 12} // utime, stime
-		if pid == postmaster {
-			fields = append(fields, 13, 14) // cutime, cstime
-		}
-		for _, i := range fields {
-			n, _ := strconv.ParseInt(f[i], 10, 64)
-			ticks += n
-		}
-		return f[1], ticks, true
-	}
-	if _, _, ok := stat(postmaster); !ok {
-		return nil, false
-	}
-	return func() time.Duration {
-		_, total, _ := stat(postmaster)
-		entries, _ := os.ReadDir("/proc")
-		for _, e := range entries {
-			if ppid, ticks, ok := stat(e.Name()); ok && ppid == postmaster {
-				total += ticks
-			}
-		}
-		return time.Duration(total) * time.Second / 100 // USER_HZ is 100 on Linux
-	}, true
+	return storetest.ServerCPUTime(dir)
 }

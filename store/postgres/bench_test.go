@@ -29,10 +29,8 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -48,53 +46,14 @@ type ingestStats struct {
 }
 
 // serverCPU returns a function that reports the CPU time the PostgreSQL
-// server has used so far: its postmaster, every process it started and
-// those that ended (their time is the postmaster's children's). It tells
-// our cost apart from other processes' on a shared machine. ok is false
-// when the server is not on this machine or its files are not readable.
+// server has used so far (storetest.ServerCPUTime); ok is false when the
+// server is not on this machine.
 func serverCPU(ctx context.Context, db *DB) (used func() time.Duration, ok bool) {
 	var dir string
 	if err := db.pool.QueryRow(ctx, `SELECT current_setting('data_directory')`).Scan(&dir); err != nil {
 		return nil, false
 	}
-	pidFile, err := os.ReadFile(filepath.Join(dir, "postmaster.pid"))
-	if err != nil {
-		return nil, false
-	}
-	postmaster, _, _ := strings.Cut(string(pidFile), "\n")
-	stat := func(pid string) (ppid string, ticks int64, ok bool) {
-		b, err := os.ReadFile("/proc/" + pid + "/stat")
-		if err != nil {
-			return "", 0, false
-		}
-		_, rest, _ := strings.Cut(string(b), ") ")
-		f := strings.Fields(rest) // f[0] is field 3 of proc_pid_stat(5), the state
-		if len(f) < 15 {
-			return "", 0, false
-		}
-		fields := []int{11, 12} // utime, stime
-		if pid == postmaster {
-			fields = append(fields, 13, 14) // cutime, cstime
-		}
-		for _, i := range fields {
-			n, _ := strconv.ParseInt(f[i], 10, 64)
-			ticks += n
-		}
-		return f[1], ticks, true
-	}
-	if _, _, ok := stat(postmaster); !ok {
-		return nil, false
-	}
-	return func() time.Duration {
-		_, total, _ := stat(postmaster)
-		entries, _ := os.ReadDir("/proc")
-		for _, e := range entries {
-			if ppid, ticks, ok := stat(e.Name()); ok && ppid == postmaster {
-				total += ticks
-			}
-		}
-		return time.Duration(total) * time.Second / 100 // USER_HZ is 100 on Linux
-	}, true
+	return storetest.ServerCPUTime(dir)
 }
 
 // benchSchema returns the benchmark's schema and the URL that uses it: the

@@ -23,16 +23,17 @@ import (
 // each wait for the row the first one wrote and then apply the WHERE to it,
 // so exactly one of them gets a free lease.
 func (db *DB) AcquireLease(ctx context.Context, name, owner string, ttl time.Duration) (bool, error) {
-	if err := checkLease(name, owner, ttl); err != nil {
+	ttlMicros, err := digest.LeaseMicros(name, owner, ttl)
+	if err != nil {
 		return false, err
 	}
 	var got string
-	err := db.pool.QueryRow(ctx, `INSERT INTO leases (name, owner, expires_at)
+	err = db.pool.QueryRow(ctx, `INSERT INTO leases (name, owner, expires_at)
 		VALUES ($1, $2, clock_timestamp() + $3::bigint * interval '1 microsecond')
 		ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
 		WHERE leases.owner = excluded.owner OR leases.expires_at <= clock_timestamp()
 		RETURNING owner`,
-		name, owner, ceilMicros(ttl)).Scan(&got)
+		name, owner, ttlMicros).Scan(&got)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, nil // another owner holds it
 	}
@@ -93,28 +94,4 @@ func (db *DB) PruneLeases(ctx context.Context, before time.Time) (int, error) {
 		return 0, fmt.Errorf("prune leases expired before %s: %w", before.Format(time.RFC3339), err)
 	}
 	return int(tag.RowsAffected()), nil
-}
-
-// checkLease validates AcquireLease's arguments.
-func checkLease(name, owner string, ttl time.Duration) error {
-	switch {
-	case name == "":
-		return digest.Errorf(digest.EINVALID, "a lease needs a name")
-	case owner == "":
-		return digest.Errorf(digest.EINVALID, "lease %q needs an owner", name)
-	case ttl <= 0:
-		return digest.Errorf(digest.EINVALID, "lease %q: the time to live must be positive, not %s", name, ttl)
-	}
-	return nil
-}
-
-// ceilMicros is d in whole microseconds, rounded up: the server keeps
-// microseconds, and the shortest positive ttl must still yield a lease that
-// has not expired when it is taken.
-func ceilMicros(d time.Duration) int64 {
-	us := d / time.Microsecond
-	if d%time.Microsecond != 0 {
-		us++
-	}
-	return int64(us)
 }

@@ -17,16 +17,17 @@ import (
 // statement under the database's write lock, so two processes racing for
 // a free lease cannot both see it free.
 func (db *DB) AcquireLease(ctx context.Context, name, owner string, ttl time.Duration) (bool, error) {
-	if err := checkLease(name, owner, ttl); err != nil {
+	ttlMicros, err := digest.LeaseMicros(name, owner, ttl)
+	if err != nil {
 		return false, err
 	}
 	now := db.now()
 	var got string
-	err := db.db.QueryRowContext(ctx, `INSERT INTO leases (name, owner, expires_at) VALUES (?, ?, ?)
+	err = db.db.QueryRowContext(ctx, `INSERT INTO leases (name, owner, expires_at) VALUES (?, ?, ?)
 		ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
 		WHERE leases.owner = excluded.owner OR leases.expires_at <= ?
 		RETURNING owner`,
-		name, owner, micros(now)+ceilMicros(ttl), micros(now)).Scan(&got)
+		name, owner, micros(now)+ttlMicros, micros(now)).Scan(&got)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil // another owner holds it
 	}
@@ -98,27 +99,4 @@ func (db *DB) PruneLeases(ctx context.Context, before time.Time) (int, error) {
 		return 0, fmt.Errorf("prune leases expired before %s: %w", before.Format(time.RFC3339), err)
 	}
 	return int(n), nil
-}
-
-// checkLease validates AcquireLease's arguments.
-func checkLease(name, owner string, ttl time.Duration) error {
-	switch {
-	case name == "":
-		return digest.Errorf(digest.EINVALID, "a lease needs a name")
-	case owner == "":
-		return digest.Errorf(digest.EINVALID, "lease %q needs an owner", name)
-	case ttl <= 0:
-		return digest.Errorf(digest.EINVALID, "lease %q: the time to live must be positive, not %s", name, ttl)
-	}
-	return nil
-}
-
-// ceilMicros is d in whole microseconds, rounded up, so that the shortest
-// positive ttl still yields a lease that has not expired when it is taken.
-func ceilMicros(d time.Duration) int64 {
-	us := d / time.Microsecond
-	if d%time.Microsecond != 0 {
-		us++
-	}
-	return int64(us)
 }

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -299,4 +300,54 @@ func ProcessCPUTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// ServerCPUTime returns a function that reports the CPU time a database
+// server on this machine has used so far, given its data directory (which
+// holds postmaster.pid): the postmaster, every process it runs and those
+// that ended (their time is the postmaster's children's). It tells a
+// store's cost on the server apart from other processes' on a shared
+// machine. ok is false when the server is not on this machine or its
+// files are not readable here. Linux only: it reads /proc.
+func ServerCPUTime(dataDir string) (used func() time.Duration, ok bool) {
+	pidFile, err := os.ReadFile(filepath.Join(dataDir, "postmaster.pid"))
+	if err != nil {
+		return nil, false
+	}
+	postmaster, _, _ := strings.Cut(string(pidFile), "\n")
+	// stat reads /proc/PID/stat: the parent and the CPU ticks of the
+	// process (and of its ended children, for the postmaster).
+	stat := func(pid string) (ppid string, ticks int64, ok bool) {
+		data, err := os.ReadFile("/proc/" + pid + "/stat")
+		if err != nil {
+			return "", 0, false
+		}
+		_, rest, _ := strings.Cut(string(data), ") ")
+		f := strings.Fields(rest) // f[0] is field 3 of proc_pid_stat(5), the state
+		if len(f) < 15 {
+			return "", 0, false
+		}
+		fields := []int{11, 12} // utime, stime
+		if pid == postmaster {
+			fields = append(fields, 13, 14) // cutime, cstime
+		}
+		for _, i := range fields {
+			n, _ := strconv.ParseInt(f[i], 10, 64)
+			ticks += n
+		}
+		return f[1], ticks, true
+	}
+	if _, _, ok := stat(postmaster); !ok {
+		return nil, false
+	}
+	return func() time.Duration {
+		_, total, _ := stat(postmaster)
+		entries, _ := os.ReadDir("/proc")
+		for _, e := range entries {
+			if ppid, ticks, ok := stat(e.Name()); ok && ppid == postmaster {
+				total += ticks
+			}
+		}
+		return time.Duration(total) * time.Second / 100 // USER_HZ is 100 on Linux
+	}, true
 }
