@@ -31,6 +31,10 @@ type SendError struct {
 	Forbidden  bool          // 403: the bot was blocked or removed; the chat becomes inactive
 	MigratedTo string        // the chat moved to this id (Telegram group upgraded to supergroup)
 	Permanent  bool          // the request itself is wrong; retrying cannot help
+	// ThreadGone says that the message's thread (a Telegram forum topic,
+	// a Discord thread) was deleted: the chat is fine, but nothing can
+	// be sent there any more, so its subscription is removed.
+	ThreadGone bool
 }
 
 func (e *SendError) Error() string { return e.Err.Error() }
@@ -58,6 +62,8 @@ type OutboxStore interface {
 	MarkAttemptFailed(ctx context.Context, id int64, reason string, next time.Time) error
 	SetChatActive(ctx context.Context, platform, id string, active bool, reason string) error
 	MigrateChat(ctx context.Context, platform, from, to string) error
+	FindSubscription(ctx context.Context, platform, chatID, threadID string) (*digest.Subscription, error)
+	DeleteSubscription(ctx context.Context, id int64) error
 }
 
 // Claimer divides the chats between processes that share a store
@@ -483,6 +489,10 @@ func (o *Outbox) send(ctx context.Context, m *digest.OutboxMessage) bool {
 		}
 		o.failForGood(store, log, m, err)
 		return false
+	case se != nil && se.ThreadGone && m.ThreadID != "":
+		o.failForGood(store, log, m, err)
+		o.dropThread(store, log, m)
+		return true // the chat is fine: its next message may go
 	case se != nil && se.Permanent:
 		o.failForGood(store, log, m, err)
 		return true // this message is wrong, not the chat: the next may go
@@ -507,6 +517,23 @@ func (o *Outbox) send(ctx context.Context, m *digest.OutboxMessage) bool {
 		o.retryLater(store, log, m, err, 0)
 		return false
 	}
+}
+
+// dropThread removes the subscription of m's thread, which was deleted:
+// its schedule would otherwise build digests that can never arrive.
+func (o *Outbox) dropThread(ctx context.Context, log *slog.Logger, m *digest.OutboxMessage) {
+	sub, err := o.cfg.Store.FindSubscription(ctx, m.Platform, m.ChatID, m.ThreadID)
+	if digest.IsNotFound(err) {
+		return // an answer in a thread without a subscription, or removed already
+	}
+	if err == nil {
+		err = o.cfg.Store.DeleteSubscription(ctx, sub.ID)
+	}
+	if err != nil && !digest.IsNotFound(err) {
+		log.Error("remove the subscription of a deleted thread", "thread_id", m.ThreadID, "err", err)
+		return
+	}
+	log.Warn("the thread was deleted; its subscription is removed", "thread_id", m.ThreadID, "subscription_id", sub.ID)
 }
 
 // waitTurn waits for the platform's global bucket. It returns false,

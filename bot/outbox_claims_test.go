@@ -2,6 +2,7 @@ package bot_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -129,5 +130,44 @@ func TestOutboxShareLimits(t *testing.T) {
 	}
 	if took := time.Since(start); took < 450*time.Millisecond || len(e.sender.sent) != 6 {
 		t.Fatalf("sent %d messages in %s; at a fifth of 50 a second, 6 take at least 0.5s", len(e.sender.sent), took)
+	}
+}
+
+// TestOutboxDeletedThread: a forum topic deleted under a subscription
+// fails the message and removes the subscription, and the chat's other
+// messages still go.
+func TestOutboxDeletedThread(t *testing.T) {
+	gone := &bot.SendError{Err: errors.New("Bad Request: message thread not found"), ThreadGone: true}
+	e := newOutboxEnv(t, map[string][]error{"-100": {gone}})
+	ctx := context.Background()
+	sub := &digest.Subscription{Platform: "telegram", ChatID: "-100", ThreadID: "7", Schedule: "0 8 * * *", TimeZone: "UTC"}
+	if err := e.st.CreateSubscription(ctx, sub); err != nil {
+		t.Fatal(err)
+	}
+	other := &digest.Subscription{Platform: "telegram", ChatID: "-100", Schedule: "0 9 * * *", TimeZone: "UTC"}
+	if err := e.st.CreateSubscription(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.ob.Enqueue(ctx, []*digest.OutboxMessage{
+		{Key: "topic/1", Platform: "telegram", ChatID: "-100", ThreadID: "7", Kind: "digest", Part: 1, Parts: 1, Payload: []byte("t")},
+		{Key: "main/1", Platform: "telegram", ChatID: "-100", Kind: "digest", Part: 1, Parts: 1, Payload: []byte("m")},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.flush(t)
+	if m := e.status(t, "topic/1"); m.Status != digest.OutboxFailed {
+		t.Errorf("message to the deleted topic is %s; want failed", m.Status)
+	}
+	if _, err := e.st.FindSubscriptionByID(ctx, sub.ID); !digest.IsNotFound(err) {
+		t.Errorf("the deleted topic's subscription is still there (%v)", err)
+	}
+	if _, err := e.st.FindSubscriptionByID(ctx, other.ID); err != nil {
+		t.Errorf("the chat's own subscription went too: %v", err)
+	}
+	if got := strings.Join(e.sender.sent, " "); got != "-100:m" {
+		t.Errorf("sent %q; want the chat's next message", got)
+	}
+	if c, err := e.st.FindChat(ctx, "telegram", "-100"); err != nil || !c.Active {
+		t.Errorf("chat = %+v, %v; want it still active", c, err)
 	}
 }

@@ -35,8 +35,9 @@ const (
 // It implements bot.Sender. Errors are *bot.SendError where Discord's
 // answer decides what comes next: a 429 with its retry-after (global or
 // not), Forbidden when the bot lost access to the channel or the channel
-// is gone, Permanent for a request Discord refuses as it is (and for an
-// expired interaction); network failures and 5xx are returned as they
+// is gone, ThreadGone when the message's thread was deleted, Permanent for
+// a request Discord refuses as it is (and for an expired interaction);
+// network failures and 5xx are returned as they
 // are, so the outbox retries them.
 func (a *Adapter) Send(ctx context.Context, m *digest.OutboxMessage) (string, error) {
 	var p payload
@@ -206,9 +207,11 @@ func sendError(m *digest.OutboxMessage, to target, err error) error {
 		return &bot.SendError{Err: err, Forbidden: true}
 	case ae.Status == http.StatusNotFound && to == toChannel && (ae.Code == codeUnknownChannel || ae.Code == 0):
 		return &bot.SendError{Err: err, Forbidden: true} // the channel is gone
+	case ae.Status == http.StatusNotFound && to == toThread && ae.Code == codeUnknownChannel:
+		return &bot.SendError{Err: err, ThreadGone: true} // the thread was deleted; its channel is fine
 	case ae.Status >= 400:
-		// Refused as it is (a deleted thread, an invalid body): this
-		// message fails, the chat goes on.
+		// Refused as it is (an invalid body): this message fails, the
+		// chat goes on.
 		return &bot.SendError{Err: err, Permanent: true}
 	}
 	return err

@@ -21,7 +21,7 @@ func TestSendErrorMapping(t *testing.T) {
 		name string
 		to   target
 		err  error
-		want string // "retry", "permanent", "forbidden", "429", "429 global"
+		want string // "retry", "permanent", "forbidden", "thread gone", "429", "429 global"
 	}{
 		{"network", toChannel, errors.New("connection reset"), "retry"},
 		{"server error", toChannel, api(502, 0), "retry"},
@@ -30,7 +30,7 @@ func TestSendErrorMapping(t *testing.T) {
 		{"missing access", toChannel, api(403, 50001), "forbidden"},
 		{"cannot DM the user", toChannel, api(403, 50007), "forbidden"},
 		{"unknown channel", toChannel, api(404, 10003), "forbidden"},
-		{"deleted thread", toThread, api(404, 10003), "permanent"},
+		{"deleted thread", toThread, api(404, 10003), "thread gone"},
 		{"thread access lost", toThread, api(403, 50001), "forbidden"},
 		{"locked thread", toThread, api(403, 50083), "permanent"},
 		{"invalid body", toChannel, api(400, 50035), "permanent"},
@@ -54,6 +54,8 @@ func TestSendErrorMapping(t *testing.T) {
 					got = "429"
 				case se.Forbidden:
 					got = "forbidden"
+				case se.ThreadGone:
+					got = "thread gone"
 				case se.Permanent:
 					got = "permanent"
 				default:

@@ -160,6 +160,8 @@ func sendError(err error) error {
 		se.MigratedTo = fmt.Sprint(ae.MigrateTo)
 	case ae.Code == http.StatusBadRequest && strings.Contains(strings.ToLower(ae.Description), "chat not found"):
 		se.Forbidden = true
+	case ae.Code == http.StatusBadRequest && strings.Contains(strings.ToLower(ae.Description), "message thread not found"):
+		se.ThreadGone = true // the forum topic was deleted
 	case ae.Code == http.StatusBadRequest, ae.Code == http.StatusRequestEntityTooLarge:
 		se.Permanent = true
 	default:

@@ -110,8 +110,8 @@ func TestSendMapsTelegramAnswers(t *testing.T) {
 		}},
 		{"topic gone", nil, "-30", "6", text, nil, func(t *testing.T, id string, err error) {
 			var se *bot.SendError
-			if !errors.As(err, &se) || !se.Permanent {
-				t.Fatalf("%v", err)
+			if !errors.As(err, &se) || !se.ThreadGone || se.Forbidden {
+				t.Fatalf("%v: want the thread gone and the chat fine", err)
 			}
 		}},
 		{"server error is retried", func() { fake.FailNext("sendMessage", 502, "Bad Gateway") }, "-10", "", text, nil, func(t *testing.T, id string, err error) {
