@@ -343,6 +343,12 @@ func (o *Outbox) round(ctx, sendCtx context.Context, wake <-chan struct{}) error
 			}
 		}
 		order = next
+		if len(claimed) > 0 {
+			// Chats done for this round are free for any process at
+			// once: a reply another replica enqueued for one of them need
+			// not wait for this round to end.
+			o.releaseDone(sendCtx, claimed, order)
+		}
 		if !sent && len(order) > 0 {
 			if wait >= maxLimiterWait {
 				return nil // leave slow buckets to the next round
@@ -381,6 +387,22 @@ func (o *Outbox) claimChat(ctx context.Context, k string, m *digest.OutboxMessag
 		return nil, true // still claimed: released with the others at the end of the round
 	}
 	return msgs, true
+}
+
+// releaseDone gives up the claimed chats that are no longer in order.
+func (o *Outbox) releaseDone(ctx context.Context, claimed map[string]bool, order []string) {
+	going := make(map[string]bool, len(order))
+	for _, k := range order {
+		going[k] = true
+	}
+	done := map[string]bool{}
+	for k := range claimed {
+		if !going[k] {
+			done[k] = true
+			delete(claimed, k)
+		}
+	}
+	o.releaseClaims(ctx, done)
 }
 
 // releaseClaims gives up the chats claimed in a round, so that any process

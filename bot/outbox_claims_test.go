@@ -12,6 +12,7 @@ import (
 	"github.com/seed-c50b6fda/herald/bot"
 	"github.com/seed-c50b6fda/herald/digest"
 	"github.com/seed-c50b6fda/herald/replica"
+	"github.com/seed-c50b6fda/herald/store/sqlite"
 )
 
 // TestOutboxClaimsShareChats runs three outboxes on one store, as three
@@ -169,5 +170,46 @@ func TestOutboxDeletedThread(t *testing.T) {
 	}
 	if c, err := e.st.FindChat(ctx, "telegram", "-100"); err != nil || !c.Active {
 		t.Errorf("chat = %+v, %v; want it still active", c, err)
+	}
+}
+
+// leaseProbe is a Sender that records, at each send to chat "2", whether
+// chat "1" was still claimed.
+type leaseProbe struct {
+	st    *sqlite.DB
+	mu    sync.Mutex
+	held  []bool
+	calls int
+}
+
+func (p *leaseProbe) Send(ctx context.Context, m *digest.OutboxMessage) (string, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.calls++
+	if m.ChatID == "2" {
+		_, err := p.st.FindLease(ctx, "outbox/telegram/1")
+		p.held = append(p.held, err == nil)
+	}
+	return fmt.Sprint(p.calls), nil
+}
+
+// TestOutboxReleasesFinishedChats checks that a chat whose messages are
+// all sent is released while the round goes on with other chats, so that
+// another replica can answer in it at once.
+func TestOutboxReleasesFinishedChats(t *testing.T) {
+	e := newOutboxEnv(t, nil)
+	probe := &leaseProbe{st: e.st}
+	ob := bot.NewOutbox(bot.OutboxConfig{
+		Store: e.st, Claims: replica.New(e.st, replica.Config{Owner: "a", TTL: time.Minute}),
+		Now: func() time.Time { return e.clock },
+	})
+	ob.Register("telegram", probe, bot.Limits{PerChat: 20, PerChatBurst: 1}) // a part per chat every 50ms
+	e.enqueue(t, "1", "only")
+	e.enqueue(t, "2", "p1", "p2", "p3")
+	if err := ob.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(probe.held) != "[true false false]" {
+		t.Fatalf("chat 1 claimed at chat 2's sends: %v; want released after the first pass", probe.held)
 	}
 }
