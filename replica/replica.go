@@ -11,6 +11,7 @@
 //	digest/<sub>/<slot>         building a subscription's digest for a slot
 //	cluster                     the story clusterer: one writer of stories
 //	telegram/updates            long polling Telegram (one consumer per bot)
+//	telegram/update/<id>[/done] a webhook update being handled, then handled
 //	discord/gateway/<i>-of-<n>  Discord gateway shard i of n
 //	replica/<owner>             a running daemon, renewed while it runs
 //

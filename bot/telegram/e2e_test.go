@@ -188,6 +188,7 @@ type options struct {
 	now     func() time.Time // the chat core's clock; time.Now by default
 	limits  *bot.Limits      // the outbox's limits; generous by default, to keep tests fast
 	webhook *telegram.WebhookConfig
+	updates telegram.UpdateClaims
 	apiURL  string
 }
 
@@ -232,6 +233,7 @@ func newHarness(t testing.TB, o options) *harness {
 	if o.webhook != nil {
 		cfg.Webhook = *o.webhook
 	}
+	cfg.Updates = o.updates
 	h.ad, err = telegram.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -963,4 +965,106 @@ func TestSearchPagesWithInlineKeyboard(t *testing.T) {
 	// In a DM, anyone may search.
 	expect(t, h.say(dmUser, dmUser, "/search harbour", 1)[0], "Results for “harbour”, page 1")
 	expect(t, h.say(dmUser, dmUser, "/search zeppelin", 1)[0], "Nothing found")
+}
+
+// sharedUpdates is the UpdateClaims of replicas sharing a store, in
+// memory: updates being handled (by whom) and handled.
+type sharedUpdates struct {
+	mu       sync.Mutex
+	handling map[int]string
+	done     map[int]bool
+}
+
+// replicaUpdates is one process's view of sharedUpdates.
+type replicaUpdates struct {
+	s    *sharedUpdates
+	name string
+}
+
+func (r replicaUpdates) Begin(ctx context.Context, id int) (bool, bool, error) {
+	r.s.mu.Lock()
+	defer r.s.mu.Unlock()
+	if r.s.done[id] {
+		return false, true, nil
+	}
+	if h, ok := r.s.handling[id]; ok && h != r.name {
+		return false, false, nil
+	}
+	r.s.handling[id] = r.name
+	return true, false, nil
+}
+
+func (r replicaUpdates) Done(ctx context.Context, id int) error {
+	r.s.mu.Lock()
+	defer r.s.mu.Unlock()
+	r.s.done[id] = true
+	delete(r.s.handling, id)
+	return nil
+}
+
+// TestWebhookUpdatesSharedBetweenReplicas: with several replicas behind a
+// load balancer, an update another replica handled is not handled again,
+// and one another replica is handling is refused with 503, so that
+// Telegram delivers it again later.
+func TestWebhookUpdatesSharedBetweenReplicas(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hookURL := "http://" + ln.Addr().String() + "/tg"
+	shared := &sharedUpdates{handling: map[int]string{}, done: map[int]bool{}}
+	h := newHarness(t, options{
+		webhook: &telegram.WebhookConfig{URL: hookURL, Listener: ln, Path: "/tg", SecretToken: "s3cret-token"},
+		updates: replicaUpdates{shared, "this"},
+	})
+	h.start()
+	h.fake.Wait("the webhook to be registered", func() bool { return h.fake.Webhook().URL == hookURL })
+	deliver := func(id int) int {
+		t.Helper()
+		body, _ := json.Marshal(map[string]any{"update_id": id, "message": map[string]any{
+			"message_id": id, "date": 1, "text": "/help", "chat": map[string]any{"id": dmUser, "type": "private"},
+			"from": map[string]any{"id": dmUser, "first_name": "Dee"}}})
+		req, _ := http.NewRequest(http.MethodPost, hookURL, bytes.NewReader(body))
+		req.Header.Set("X-Telegram-Bot-Api-Secret-Token", "s3cret-token")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+
+	shared.done[500] = true          // handled by another replica
+	shared.handling[501] = "another" // being handled by another replica
+	if code := deliver(500); code != http.StatusOK {
+		t.Errorf("an update another replica handled: status %d, want 200", code)
+	}
+	if code := deliver(501); code != http.StatusServiceUnavailable {
+		t.Errorf("an update another replica is handling: status %d, want 503", code)
+	}
+	if code := deliver(502); code != http.StatusOK {
+		t.Errorf("a new update: status %d, want 200", code)
+	}
+	h.fake.WaitSent(dmUser, 1)
+	// The other replica died: its claim expired, and Telegram delivers
+	// the update again.
+	shared.mu.Lock()
+	delete(shared.handling, 501)
+	shared.mu.Unlock()
+	if code := deliver(501); code != http.StatusOK {
+		t.Errorf("the dead replica's update again: status %d, want 200", code)
+	}
+	h.fake.WaitSent(dmUser, 2)
+	if code := deliver(502); code != http.StatusOK {
+		t.Errorf("a handled update again: status %d, want 200", code)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if n := len(h.fake.Sent(dmUser)); n != 2 {
+		t.Errorf("%d replies, want 2 (updates 501 and 502, once each)", n)
+	}
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	if !shared.done[501] || !shared.done[502] {
+		t.Errorf("handled updates not recorded: %v", shared.done)
+	}
 }

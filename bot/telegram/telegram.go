@@ -68,6 +68,11 @@ type Config struct {
 	State digest.StateStore
 	// Chats records blocked, re-added and migrated chats; may be nil.
 	Chats ChatStore
+	// Updates, when set, shares webhook updates between replicas behind
+	// a load balancer, so that an update Telegram delivers again, to
+	// whichever replica, is handled once; nil remembers handled updates
+	// in this process only.
+	Updates UpdateClaims
 
 	// HTTPClient makes the Bot API requests. The default has connect,
 	// TLS and idle time-outs, follows no redirects, and gives up on a
@@ -419,6 +424,18 @@ func (l *chatLocks) lock(chat int64) (unlock func()) {
 		}
 		l.mu.Unlock()
 	}
+}
+
+// UpdateClaims records, for every replica of a bot, which webhook updates
+// are being handled and which were.
+type UpdateClaims interface {
+	// Begin claims an update for handling. It reports handle when this
+	// process should handle it now, and done when one already has; with
+	// neither, another process is handling it at this moment (or died
+	// doing so, and its claim has yet to expire).
+	Begin(ctx context.Context, updateID int) (handle, done bool, err error)
+	// Done records that the update was handled.
+	Done(ctx context.Context, updateID int) error
 }
 
 // recentUpdates remembers the ids of the last updates handled, so that an

@@ -584,18 +584,45 @@ func (a *Adapter) WebhookHandler() http.Handler {
 			http.Error(w, "not an update", http.StatusBadRequest)
 			return
 		}
-		if !a.seen.add(u.UpdateID) {
-			a.log.Debug("update delivered again; handled before", "update_id", u.UpdateID)
-			w.WriteHeader(http.StatusOK)
-			return
-		}
 		// Telegram may hang up before the answer; the update is handled
 		// all the same, within a bound.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), a.cfg.RequestTimeout+time.Minute)
 		defer cancel()
+		if claims := a.cfg.Updates; claims != nil {
+			// The store, shared by the replicas, decides. An update
+			// another replica is handling gets 503: Telegram delivers it
+			// again later, when it is done or its handler's claim has
+			// expired.
+			handle, done, err := claims.Begin(ctx, u.UpdateID)
+			switch {
+			case err != nil:
+				a.log.Warn("cannot claim a webhook update; Telegram will deliver it again", "update_id", u.UpdateID, "err", err)
+				http.Error(w, "try again", http.StatusServiceUnavailable)
+				return
+			case done:
+				a.log.Debug("update delivered again; handled before", "update_id", u.UpdateID)
+				w.WriteHeader(http.StatusOK)
+				return
+			case !handle:
+				a.log.Debug("update being handled by another replica", "update_id", u.UpdateID)
+				http.Error(w, "being handled", http.StatusServiceUnavailable)
+				return
+			}
+		} else if !a.seen.add(u.UpdateID) {
+			a.log.Debug("update delivered again; handled before", "update_id", u.UpdateID)
+			w.WriteHeader(http.StatusOK)
+			return
+		}
 		unlock := a.locks.lock(u.chat())
 		a.handle(ctx, u)
 		unlock()
+		if claims := a.cfg.Updates; claims != nil {
+			if err := claims.Done(ctx, u.UpdateID); err != nil {
+				// Its answer is enqueued under a key of its own: handled
+				// again, it is still answered once.
+				a.log.Warn("cannot record a handled webhook update", "update_id", u.UpdateID, "err", err)
+			}
+		}
 		w.WriteHeader(http.StatusOK)
 	})
 }

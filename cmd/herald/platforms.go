@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/seed-c50b6fda/herald/bot"
 	"github.com/seed-c50b6fda/herald/bot/discord"
@@ -21,6 +23,50 @@ const (
 	telegramPollLease   = "telegram/updates"
 	discordGatewayLease = "discord/gateway/"
 )
+
+// webhookHandling is how long a replica may take to handle a webhook
+// update before another may (the adapter gives a handler its request
+// time-out plus a minute, 90s by default); webhookHandled is how long a
+// handled update is remembered: Telegram gives up redelivering well
+// within a day.
+const (
+	webhookHandling = 2 * time.Minute
+	webhookHandled  = 24 * time.Hour
+)
+
+// webhookUpdates shares Telegram webhook updates between the replicas
+// behind a load balancer through leases: telegram/update/<id> while one
+// handles it, telegram/update/<id>/done once handled.
+type webhookUpdates struct {
+	handling, handled *replica.Leases
+}
+
+func (w webhookUpdates) Begin(ctx context.Context, id int) (handle, done bool, err error) {
+	name := "telegram/update/" + strconv.Itoa(id)
+	h, err := w.handled.Holder(ctx, name+"/done")
+	if err != nil || h != nil {
+		return false, h != nil, err
+	}
+	if ok, err := w.handling.Claim(ctx, name); !ok || err != nil {
+		return false, false, err
+	}
+	// Another replica may have finished it between the two questions.
+	if h, err = w.handled.Holder(ctx, name+"/done"); err != nil || h != nil {
+		if rerr := w.handling.Release(ctx, name); rerr != nil && err == nil {
+			err = rerr
+		}
+		return false, h != nil, err
+	}
+	return true, false, nil
+}
+
+func (w webhookUpdates) Done(ctx context.Context, id int) error {
+	name := "telegram/update/" + strconv.Itoa(id)
+	if _, err := w.handled.Claim(ctx, name+"/done"); err != nil {
+		return err
+	}
+	return w.handling.Release(ctx, name)
+}
 
 // checkShards refuses to connect a Discord gateway shard while another
 // replica holds a shard of a different shard count: Discord would send
@@ -54,8 +100,15 @@ func checkShards(ctx context.Context, leases *replica.Leases, shards int) error 
 func (a *app) platforms(cfg config.Config, st digest.Store, b *bot.Bot, outbox *bot.Outbox, leases *replica.Leases) ([]platform, error) {
 	var out []platform
 	if tok := cfg.Telegram.Token.Reveal(); tok != "" {
+		var updates telegram.UpdateClaims
+		if cfg.Telegram.WebhookURL != "" {
+			updates = webhookUpdates{
+				handling: a.leases(st, webhookHandling),
+				handled:  a.leases(st, webhookHandled),
+			}
+		}
 		tg, err := telegram.New(telegram.Config{
-			Token: tok, APIURL: cfg.Telegram.APIURL, Bot: b, Outbox: outbox, State: st, Chats: st,
+			Token: tok, APIURL: cfg.Telegram.APIURL, Bot: b, Outbox: outbox, State: st, Chats: st, Updates: updates,
 			Webhook: telegram.WebhookConfig{
 				URL: cfg.Telegram.WebhookURL, ListenAddr: cfg.Telegram.WebhookListen,
 				SecretToken: cfg.Telegram.WebhookSecret.Reveal(),

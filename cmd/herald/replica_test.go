@@ -331,3 +331,34 @@ func TestDiscordShardCountsMustAgree(t *testing.T) {
 		t.Fatalf("checkShards with the same shard count: %v", err)
 	}
 }
+
+// TestWebhookUpdatesAcrossReplicas checks the leases behind webhook
+// updates: one replica handles an update, another asked meanwhile is told
+// to let Telegram retry, and once it is done every replica knows.
+func TestWebhookUpdatesAcrossReplicas(t *testing.T) {
+	ctx := context.Background()
+	st := openSQLite(t, filepath.Join(t.TempDir(), "herald.db"))
+	replicaOf := func() webhookUpdates {
+		a := &app{}
+		return webhookUpdates{handling: a.leases(st, webhookHandling), handled: a.leases(st, webhookHandled)}
+	}
+	one, two := replicaOf(), replicaOf()
+	check := func(r webhookUpdates, id int, wantHandle, wantDone bool) {
+		t.Helper()
+		handle, done, err := r.Begin(ctx, id)
+		if err != nil || handle != wantHandle || done != wantDone {
+			t.Fatalf("Begin(%d) = %v, %v, %v; want handle %v, done %v", id, handle, done, err, wantHandle, wantDone)
+		}
+	}
+	check(one, 7, true, false)
+	check(two, 7, false, false) // being handled: Telegram retries later
+	check(two, 8, true, false)  // another update is free
+	if err := one.Done(ctx, 7); err != nil {
+		t.Fatal(err)
+	}
+	check(two, 7, false, true)
+	check(one, 7, false, true)
+	if l, err := st.FindLease(ctx, "telegram/update/7"); !digest.IsNotFound(err) {
+		t.Fatalf("the handling claim of a handled update is still held: %+v, %v", l, err)
+	}
+}
