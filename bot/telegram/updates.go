@@ -607,6 +607,12 @@ func (a *Adapter) WebhookHandler() http.Handler {
 				a.log.Debug("update being handled by another replica", "update_id", u.UpdateID)
 				http.Error(w, "being handled", http.StatusServiceUnavailable)
 				return
+			case !a.seen.add(u.UpdateID):
+				// A claim is this process's: a redelivery while the first
+				// delivery is still being handled here is not handled twice.
+				a.log.Debug("update delivered again while being handled here", "update_id", u.UpdateID)
+				w.WriteHeader(http.StatusOK)
+				return
 			}
 		} else if !a.seen.add(u.UpdateID) {
 			a.log.Debug("update delivered again; handled before", "update_id", u.UpdateID)
