@@ -42,8 +42,9 @@ type storyGrouper struct {
 	wake   chan struct{}
 
 	mu      sync.Mutex
-	daemon  bool // grouping happens in Run
-	holding bool // a command holds the lease
+	daemon  bool      // grouping happens in Run
+	holding bool      // a command holds the lease
+	renewed time.Time // when a command last took or renewed it
 }
 
 // newGrouper returns the grouper of a command: it takes the cluster lease
@@ -69,7 +70,7 @@ func (a *app) newGrouper(ctx context.Context, cfg config.Config, st digest.Store
 		sg.holding = false
 		return sg.leases.Release(context.Background(), clusterLease)
 	})
-	sg.holding = true
+	sg.holding, sg.renewed = true, time.Now()
 	if err := sg.load(ctx); err != nil {
 		return nil, err
 	}
@@ -131,6 +132,14 @@ func (sg *storyGrouper) Group(ctx context.Context, articles []*digest.Article) e
 		sg.holding = false
 		sg.log.Info("a running herald took over the story clusterer; it groups the articles from now on", "holder", sg.holder(ctx))
 		return nil
+	}
+	// The lease may have lapsed since it was last renewed, and another
+	// process grouped meanwhile: start again from the store, which also
+	// groups these articles (stored, and not in a story yet).
+	stale := time.Since(sg.renewed) >= sg.leases.TTL()
+	sg.renewed = time.Now()
+	if stale {
+		return sg.load(ctx)
 	}
 	return sg.g.Group(ctx, articles)
 }

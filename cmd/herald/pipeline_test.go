@@ -148,3 +148,67 @@ func TestMaintainSearch(t *testing.T) {
 		t.Errorf("%d warnings for two failures in a row; want one:\n%s", n, logs.String())
 	}
 }
+
+// TestStoryGrouperLapsedLease: a command whose lease lapsed while another
+// process grouped starts again from the store before grouping more.
+func TestStoryGrouperLapsedLease(t *testing.T) {
+	ctx := context.Background()
+	cfg := config.Default()
+	cfg.Replicas.Lease = time.Second
+	st := openSQLite(t, filepath.Join(t.TempDir(), "herald.db"))
+	feed := &digest.Feed{URL: "https://wire.example/rss", Title: "Wire"}
+	if err := st.CreateFeed(ctx, feed); err != nil {
+		t.Fatal(err)
+	}
+	save := func(key, title string) *digest.Article {
+		t.Helper()
+		arts, err := st.SaveArticles(ctx, feed.ID, []*digest.Article{{Key: key, URL: "https://wire.example/" + key, Title: title,
+			Summary: title + ".", Source: "Wire", Language: "en", Published: time.Now(), FirstSeen: time.Now()}})
+		if err != nil || len(arts) != 1 {
+			t.Fatal(arts, err)
+		}
+		return arts[0]
+	}
+	first := &app{}
+	defer first.close()
+	g1, err := first.newGrouper(ctx, cfg, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(cfg.Replicas.Lease + 100*time.Millisecond) // the lease lapses
+
+	// Another command takes the lapsed lease and groups an article.
+	second := &app{}
+	g2, err := second.newGrouper(ctx, cfg, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := save("x", "Harbour ferry service resumes after storm")
+	if err := g2.Group(ctx, []*digest.Article{x}); err != nil {
+		t.Fatal(err)
+	}
+	second.close()
+
+	// The first command's next articles: it reloads, and the report of
+	// the same event joins the story the other command made.
+	y := save("y", "Harbour ferry service resumes after the storm")
+	if err := g1.Group(ctx, []*digest.Article{y}); err != nil {
+		t.Fatal(err)
+	}
+	sx, err := st.FindArticleByID(ctx, x.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sy, err := st.FindArticleByID(ctx, y.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sx.StoryID == 0 || sy.StoryID == 0 {
+		t.Fatalf("stories %d and %d; want both articles grouped", sx.StoryID, sy.StoryID)
+	}
+	// Near-identical headlines of one outlet are one story; a grouper
+	// that had not reloaded would not know x and found a story of y's own.
+	if sx.StoryID != sy.StoryID {
+		t.Fatalf("x in story %d, y in story %d; want one story", sx.StoryID, sy.StoryID)
+	}
+}
