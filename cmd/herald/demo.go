@@ -69,7 +69,9 @@ func runDemo(ctx context.Context, a *app, args []string) error {
 		if err != nil {
 			return err
 		}
-		defer os.RemoveAll(dir)
+		// Closers run last registered first: the database closes
+		// before its directory goes.
+		a.closers = append(a.closers, func() error { return os.RemoveAll(dir) })
 		dbPath = filepath.Join(dir, "demo.db")
 	} else if _, err := os.Stat(dbPath); err == nil {
 		return &usageError{msg: fmt.Sprintf("--keep %s: the file exists; the demo starts from an empty database", dbPath)}
@@ -87,7 +89,9 @@ func runDemo(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	// Closed with the command's other resources, after the story
+	// clusterer has given up its lease in it.
+	a.closers = append(a.closers, db.Close)
 	fmt.Fprintf(a.stdout, "Herald demo: %d invented outlets served from %s\n\n", len(demoFeedList), base)
 	for _, df := range demoFeedList {
 		if err := db.CreateFeed(ctx, &digest.Feed{URL: base + "/" + df.file, Name: df.name}); err != nil {

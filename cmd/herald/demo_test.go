@@ -23,6 +23,17 @@ func TestDemo(t *testing.T) {
 			t.Errorf("demo output lacks %q:\n%s", want, r.stdout)
 		}
 	}
+	// The demo reports feed trouble in its output; its log, at level
+	// error, stays empty when all goes well, closing included.
+	if r.stderr != "" {
+		t.Errorf("demo logged:\n%s", r.stderr)
+	}
+
+	// Without --keep, the demo's database goes with its temporary
+	// directory, after it is closed.
+	if r := herald(t, nil, "demo"); r.code != 0 || r.stderr != "" {
+		t.Errorf("demo without --keep: exit %d, log:\n%s", r.code, r.stderr)
+	}
 
 	// The kept database answers the same question as JSON.
 	r = herald(t, map[string]string{"HERALD_DATABASE": keep}, "digest", "--format", "json", "--since", "48h")
