@@ -158,8 +158,15 @@ func (o *Outbox) Register(platform string, s Sender, l Limits) {
 	o.cfg.Senders[platform] = s
 	o.cfg.Limits[platform] = l
 	if l.Global > 0 {
-		o.global[platform] = rate.NewLimiter(l.Global/rate.Limit(o.share), max(l.GlobalBurst/o.share, 1))
+		limit, burst := l.shared(o.share)
+		o.global[platform] = rate.NewLimiter(limit, burst)
 	}
+}
+
+// shared is the global limit and burst of one of n processes sending for
+// the same bot.
+func (l Limits) shared(n int) (rate.Limit, int) {
+	return l.Global / rate.Limit(n), max(l.GlobalBurst/n, 1)
 }
 
 // ShareLimits tells the outbox that n processes (replicas) send for the
@@ -171,9 +178,9 @@ func (o *Outbox) ShareLimits(n int) {
 	defer o.mu.Unlock()
 	o.share = n
 	for platform, lim := range o.global {
-		l := o.cfg.Limits[platform]
-		lim.SetLimit(l.Global / rate.Limit(n))
-		lim.SetBurst(max(l.GlobalBurst/n, 1))
+		limit, burst := o.cfg.Limits[platform].shared(n)
+		lim.SetLimit(limit)
+		lim.SetBurst(burst)
 	}
 }
 

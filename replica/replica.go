@@ -233,7 +233,7 @@ func (l *Leases) RunExclusive(ctx context.Context, name string, fn func(ctx cont
 			}
 		case !ok:
 			if !standby {
-				log.Info("standing by: another process holds the lease", "holder", l.holderName(ctx, name))
+				log.Info("standing by: another process holds the lease", "holder", l.HolderName(ctx, name))
 				standby = true
 			}
 		default:
@@ -293,7 +293,7 @@ func (l *Leases) RunHolding(ctx context.Context, name string, fn func(ctx contex
 		if ok {
 			break
 		}
-		holder := l.holderName(ctx, name)
+		holder := l.HolderName(ctx, name)
 		if time.Now().After(deadline) {
 			return &HeldError{Name: name, Holder: holder}
 		}
@@ -310,13 +310,15 @@ func (l *Leases) RunHolding(ctx context.Context, name string, fn func(ctx contex
 	case ctx.Err() != nil:
 		return nil
 	case lost:
-		return fmt.Errorf("%s: %w to %s", name, ErrLost, l.holderName(ctx, name))
+		return fmt.Errorf("%s: %w to %s", name, ErrLost, l.HolderName(ctx, name))
 	}
 	return err
 }
 
-// holderName names the lease's holder for a log line or an error.
-func (l *Leases) holderName(ctx context.Context, name string) string {
+// HolderName names the lease's holder for a log line or an error:
+// its owner, or "another process" when nobody holds it or the store
+// cannot say.
+func (l *Leases) HolderName(ctx context.Context, name string) string {
 	if h, err := l.Holder(ctx, name); err == nil && h != nil {
 		return h.Owner
 	}

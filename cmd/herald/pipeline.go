@@ -58,7 +58,7 @@ func (a *app) newGrouper(ctx context.Context, cfg config.Config, st digest.Store
 		return nil, fmt.Errorf("story clusterer: %w", err)
 	}
 	if !ok {
-		sg.log.Info("a running herald groups the articles into stories", "holder", sg.holder(ctx))
+		sg.log.Info("a running herald groups the articles into stories", "holder", sg.leases.HolderName(ctx, clusterLease))
 		return sg, nil
 	}
 	a.closers = append(a.closers, func() error {
@@ -130,7 +130,7 @@ func (sg *storyGrouper) Group(ctx context.Context, articles []*digest.Article) e
 	}
 	if !ok {
 		sg.holding = false
-		sg.log.Info("a running herald took over the story clusterer; it groups the articles from now on", "holder", sg.holder(ctx))
+		sg.log.Info("a running herald took over the story clusterer; it groups the articles from now on", "holder", sg.leases.HolderName(ctx, clusterLease))
 		return nil
 	}
 	// The lease may have lapsed since it was last renewed, and another
@@ -214,13 +214,6 @@ func (sg *storyGrouper) catchUp(ctx context.Context) error {
 			return nil
 		}
 	}
-}
-
-func (sg *storyGrouper) holder(ctx context.Context) string {
-	if h, err := sg.leases.Holder(ctx, clusterLease); err == nil && h != nil {
-		return h.Owner
-	}
-	return "unknown"
 }
 
 // sleepCtx waits d or until ctx ends, and reports whether it waited d.
