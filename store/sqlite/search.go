@@ -248,36 +248,43 @@ func recencyBoost(now, published int64) float64 {
 	return 1 + h/(h+float64(max(now-published, 0)))
 }
 
-// recencyBoostSQL is recencyBoost in SQL, for m.published and a parameter
-// holding now.
-var recencyBoostSQL = fmt.Sprintf("(1.0 + %d.0 / (%d.0 + max(? - m.published, 0)))",
-	recencyHalfLife.Microseconds(), recencyHalfLife.Microseconds())
+// recencyBoostSQL is recencyBoost in SQL, for the publication time in
+// the column (or expression) published and a parameter holding now.
+func recencyBoostSQL(published string) string {
+	h := recencyHalfLife.Microseconds()
+	return fmt.Sprintf("(1.0 + %d.0 / (%d.0 + max(? - %s, 0)))", h, h, published)
+}
 
 // rankByRelevance ranks the stories of the newest searchCandidates articles
 // matching expr with IDs in [lo, hi] and returns the first need of them.
 //
 // The score of an article is its bm25 relevance times recencyBoost, which
 // needs its publication time, and its story needs the article row too.
-// Rather than read both for every candidate, it reads the candidates in
-// order of relevance and stops once the need-th best story scores more
-// than twice the relevance of the next candidate: no boost can lift that
-// one, or any after it, into the first need. This gives the same ranking
-// as scoring them all, at the cost of a few dozen rows instead of
-// thousands.
+// Rather than read both for every candidate, it bounds each candidate's
+// score with the latest publication time of its block of IDs
+// (search_blocks, migration 0005), reads the candidates in order of that
+// bound, and stops once the need-th best story scores more than the bound
+// of the next candidate: that one, and every one after it, cannot reach
+// the first need. This gives the same ranking as scoring them all, and as
+// articles are stored about as they are published, the bound is close to
+// the score, so only the candidates in contention cost an article lookup.
 func (db *DB) rankByRelevance(ctx context.Context, expr string, lo, hi int64, now time.Time, need int) ([]rankedStory, error) {
-	// c comes out of its own sort, which the outer ORDER BY reuses, so the
+	// b comes out of its own sort, which the outer ORDER BY reuses, so the
 	// article rows are read one by one as the loop below asks for them
-	// (the LIMIT keeps SQLite from dropping that inner ORDER BY).
+	// (the LIMIT keeps SQLite from dropping that inner ORDER BY). A block
+	// missing from search_blocks bounds the boost at its most, 2.
 	rows, err := db.db.QueryContext(ctx, `WITH c AS (
-			SELECT id, rel FROM (
-				SELECT rowid AS id, -bm25(article_search, `+bm25Weights+`) AS rel FROM article_search
-				WHERE article_search MATCH ? AND rowid BETWEEN ? AND ?
-				ORDER BY rowid DESC LIMIT ?)
-			ORDER BY rel DESC, id DESC LIMIT ?)
-		SELECT c.id, c.rel, m.published, coalesce(m.story_id, m.id)
-		FROM c JOIN articles m INDEXED BY articles_search_meta ON m.id = c.id
-		ORDER BY c.rel DESC, c.id DESC`,
-		expr, lo, hi, searchCandidates, searchCandidates)
+			SELECT rowid AS id, -bm25(article_search, `+bm25Weights+`) AS rel FROM article_search
+			WHERE article_search MATCH ? AND rowid BETWEEN ? AND ?
+			ORDER BY rowid DESC LIMIT ?),
+		b AS (
+			SELECT c.id, c.rel, c.rel * coalesce(`+recencyBoostSQL("s.newest")+`, 2.0) AS bound
+			FROM c LEFT JOIN search_blocks s ON s.block = c.id >> `+searchBlockShift+`
+			ORDER BY bound DESC, c.id DESC LIMIT ?)
+		SELECT b.id, b.rel, b.bound, m.published, coalesce(m.story_id, m.id)
+		FROM b JOIN articles m INDEXED BY articles_search_meta ON m.id = b.id
+		ORDER BY b.bound DESC, b.id DESC`,
+		expr, lo, hi, searchCandidates, micros(now), searchCandidates)
 	if err != nil {
 		return nil, err
 	}
@@ -295,8 +302,8 @@ func (db *DB) rankByRelevance(ctx context.Context, expr string, lo, hi int64, no
 	var scores []float64
 	for n := 0; rows.Next(); n++ {
 		var id, published, story int64
-		var rel float64
-		if err := rows.Scan(&id, &rel, &published, &story); err != nil {
+		var rel, bound float64
+		if err := rows.Scan(&id, &rel, &bound, &published, &story); err != nil {
 			return nil, err
 		}
 		if n >= next && len(stories) >= need {
@@ -305,10 +312,10 @@ func (db *DB) rankByRelevance(ctx context.Context, expr string, lo, hi int64, no
 				scores = append(scores, b.score)
 			}
 			slices.SortFunc(scores, func(a, b float64) int { return cmp.Compare(b, a) })
-			kth, next = scores[need-1], n+max(16, len(stories)/4)
+			kth, next = scores[need-1], n+max(4, len(stories)/4)
 		}
-		// This row, and every one after it, scores at most 2*rel.
-		if kth > 2*rel {
+		// This row, and every one after it, scores at most bound.
+		if kth > bound {
 			break
 		}
 		score := rel * recencyBoost(micros(now), published)
@@ -328,6 +335,10 @@ func (db *DB) rankByRelevance(ctx context.Context, expr string, lo, hi int64, no
 	sortRanked(out)
 	return out[:min(need, len(out))], nil
 }
+
+// searchBlockShift turns an article ID into its block of search_blocks;
+// it must match migration 0005.
+const searchBlockShift = "8"
 
 // sortRanked orders stories best first, the newer story first among equals.
 func sortRanked(r []rankedStory) {
@@ -351,7 +362,7 @@ func (db *DB) rankFiltered(ctx context.Context, q *digest.Query, m match, where 
 		score := "m.published"
 		var scoreArgs []any
 		if q.HasWords() {
-			score = "-bm25(article_search, " + bm25Weights + ") * " + recencyBoostSQL
+			score = "-bm25(article_search, " + bm25Weights + ") * " + recencyBoostSQL("m.published")
 			scoreArgs = []any{micros(now)}
 		}
 		if len(include) > 0 {

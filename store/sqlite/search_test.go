@@ -124,6 +124,7 @@ func TestSearchMigrationIndexesExistingArticles(t *testing.T) {
 	arts := saveSearchArticles(t, db, f.ID, "glacier retreat", "glacier lake")
 	// Take the database back to version 2, articles and all.
 	for _, stmt := range []string{
+		`DROP TABLE search_blocks`, `DROP TRIGGER articles_search_block_insert`, `DROP TRIGGER articles_search_block_update`, // 0005
 		`DROP TABLE leases`, // 0004
 		`DROP TABLE article_search`, `DROP TRIGGER articles_search_insert`, `DROP TRIGGER articles_search_delete`,
 		`DROP TRIGGER articles_search_update`, `DROP INDEX articles_search_meta`,
@@ -144,6 +145,23 @@ func TestSearchMigrationIndexesExistingArticles(t *testing.T) {
 		t.Errorf("after migrating, glacier: %v, want both older articles", got)
 	}
 	checkIndex(t, db)
+	checkSearchBlocks(t, db)
+}
+
+// checkSearchBlocks checks that search_blocks bounds the publication time
+// of every article: each article's block is there, with a time no earlier
+// than the article's.
+func checkSearchBlocks(t *testing.T, db *DB) {
+	t.Helper()
+	var n int
+	err := db.db.QueryRow(`SELECT count(*) FROM articles a LEFT JOIN search_blocks s ON s.block = a.id >> ` + searchBlockShift + `
+		WHERE s.newest IS NULL OR s.newest < a.published`).Scan(&n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n > 0 {
+		t.Errorf("%d articles are not bounded by search_blocks", n)
+	}
 }
 
 // TestSearchIDRange checks the ID range of time windows, the shortcut a
@@ -294,71 +312,113 @@ func TestMergeSearchIndex(t *testing.T) {
 }
 
 // TestRankByRelevanceIsExact checks the shortcut of rankByRelevance, which
-// stops reading candidates early, against scoring every candidate in SQL.
+// bounds candidates by their block of IDs and stops reading them early,
+// against scoring every candidate in SQL: with publication times in ID
+// order, as a live feed gives them, and out of order, as backfilled feeds
+// do; after publication times change; and with blocks missing from
+// search_blocks.
 func TestRankByRelevanceIsExact(t *testing.T) {
-	db, f := openSearchDB(t)
-	ctx := context.Background()
-	r := rand.New(rand.NewPCG(1, 2))
-	zipf := rand.NewZipf(r, 1.2, 1, 299)
-	words := func(n int) string {
-		var w []string
-		for range n {
-			w = append(w, fmt.Sprintf("w%d", zipf.Uint64()))
-		}
-		return strings.Join(w, " ")
-	}
-	var ids []int64
-	for batch := range 20 {
-		var arts []*digest.Article
-		for i := range 100 {
-			n := batch*100 + i
-			arts = append(arts, &digest.Article{Key: fmt.Sprint(n), Title: words(3 + r.IntN(8)), Summary: words(10 + r.IntN(30)),
-				Content: words(r.IntN(80)), Source: fmt.Sprintf("s%d", r.IntN(7)),
-				Published: searchNow.Add(-time.Duration(r.IntN(30*24*60)) * time.Minute)})
-		}
-		if _, err := db.SaveArticles(ctx, f.ID, arts); err != nil {
-			t.Fatal(err)
-		}
-		var as []digest.StoryAssignment
-		for _, a := range arts {
-			story := a.ID
-			if len(ids) > 0 && r.IntN(3) == 0 {
-				story = ids[r.IntN(len(ids))]
+	for _, inOrder := range []bool{true, false} {
+		t.Run(fmt.Sprintf("published in ID order %v", inOrder), func(t *testing.T) {
+			db, f := openSearchDB(t)
+			ctx := context.Background()
+			r := rand.New(rand.NewPCG(1, 2))
+			zipf := rand.NewZipf(r, 1.2, 1, 299)
+			words := func(n int) string {
+				var w []string
+				for range n {
+					w = append(w, fmt.Sprintf("w%d", zipf.Uint64()))
+				}
+				return strings.Join(w, " ")
 			}
-			as = append(as, digest.StoryAssignment{ArticleID: a.ID, StoryID: story})
-			ids = append(ids, story)
-		}
-		if err := db.AssignStories(ctx, as, searchNow); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var snapshot int64
-	if err := db.db.QueryRow(`SELECT max(id) FROM articles`).Scan(&snapshot); err != nil {
-		t.Fatal(err)
-	}
-	queries := []string{"w0", "w1", "w5", "w40", "w3 w8", "w2 OR w9", `"w0 w1"`, "w4 -w30", "w7 source:s3", "(w1 OR w2) w6"}
-	for i := range 20 {
-		queries = append(queries, fmt.Sprintf("w%d", 10+i*7))
-	}
-	for _, query := range queries {
-		q := mustParseQuery(t, query)
-		m := queryMatch(q)
-		for _, need := range []int{1, 11, 40} {
-			fast, err := db.rankByRelevance(ctx, m.full(), 1, snapshot, searchNow, need)
-			if err != nil {
+			const articles = 2000
+			var ids []int64
+			for batch := range articles / 100 {
+				var arts []*digest.Article
+				for i := range 100 {
+					n := batch*100 + i
+					// Thirty days, oldest first, give or take an hour.
+					age := time.Duration(articles-n)*30*24*time.Hour/articles + time.Duration(r.IntN(120)-60)*time.Minute
+					if !inOrder {
+						age = time.Duration(r.IntN(30*24*60)) * time.Minute
+					}
+					arts = append(arts, &digest.Article{Key: fmt.Sprint(n), Title: words(3 + r.IntN(8)), Summary: words(10 + r.IntN(30)),
+						Content: words(r.IntN(80)), Source: fmt.Sprintf("s%d", r.IntN(7)), Published: searchNow.Add(-age)})
+				}
+				if _, err := db.SaveArticles(ctx, f.ID, arts); err != nil {
+					t.Fatal(err)
+				}
+				var as []digest.StoryAssignment
+				for _, a := range arts {
+					story := a.ID
+					if len(ids) > 0 && r.IntN(3) == 0 {
+						story = ids[r.IntN(len(ids))]
+					}
+					as = append(as, digest.StoryAssignment{ArticleID: a.ID, StoryID: story})
+					ids = append(ids, story)
+				}
+				if err := db.AssignStories(ctx, as, searchNow); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var snapshot int64
+			if err := db.db.QueryRow(`SELECT max(id) FROM articles`).Scan(&snapshot); err != nil {
 				t.Fatal(err)
 			}
-			full, err := db.rankFiltered(ctx, q, m, nil, nil, nil, 1, snapshot, searchNow, need)
-			if err != nil {
+			queries := []string{"w0", "w1", "w5", "w40", "w3 w8", "w2 OR w9", `"w0 w1"`, "w4 -w30", "w7 source:s3", "(w1 OR w2) w6"}
+			for i := range 20 {
+				queries = append(queries, fmt.Sprintf("w%d", 10+i*7))
+			}
+			check := func(t *testing.T) {
+				checkSearchBlocks(t, db)
+				for _, query := range queries {
+					q := mustParseQuery(t, query)
+					m := queryMatch(q)
+					for _, need := range []int{1, 11, 40} {
+						fast, err := db.rankByRelevance(ctx, m.full(), 1, snapshot, searchNow, need)
+						if err != nil {
+							t.Fatal(err)
+						}
+						full, err := db.rankFiltered(ctx, q, m, nil, nil, nil, 1, snapshot, searchNow, need)
+						if err != nil {
+							t.Fatal(err)
+						}
+						if len(full) == 0 && need == 40 {
+							t.Errorf("%s: nothing found; the test needs matches", query)
+						}
+						if !slices.Equal(fast, full) {
+							t.Errorf("%s, first %d: shortcut ranks\n%v\nscoring all ranks\n%v", query, need, fast, full)
+						}
+					}
+				}
+			}
+			t.Run("as stored", check)
+			// Old articles republished now: their blocks' bounds must grow.
+			if _, err := db.db.Exec(`UPDATE articles SET published = ? WHERE id % 97 = 0`, micros(searchNow.Add(-time.Minute))); err != nil {
 				t.Fatal(err)
 			}
-			if len(full) == 0 && need == 40 {
-				t.Errorf("%s: nothing found; the test needs matches", query)
+			t.Run("republished", check)
+			if _, err := db.db.Exec(`DELETE FROM search_blocks WHERE block % 3 = 1`); err != nil {
+				t.Fatal(err)
 			}
-			if !slices.Equal(fast, full) {
-				t.Errorf("%s, first %d: shortcut ranks\n%v\nscoring all ranks\n%v", query, need, fast, full)
-			}
-		}
+			t.Run("blocks missing", func(t *testing.T) {
+				for _, query := range queries[:5] {
+					q := mustParseQuery(t, query)
+					m := queryMatch(q)
+					fast, err := db.rankByRelevance(ctx, m.full(), 1, snapshot, searchNow, 11)
+					if err != nil {
+						t.Fatal(err)
+					}
+					full, err := db.rankFiltered(ctx, q, m, nil, nil, nil, 1, snapshot, searchNow, 11)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !slices.Equal(fast, full) {
+						t.Errorf("%s: shortcut ranks\n%v\nscoring all ranks\n%v", query, fast, full)
+					}
+				}
+			})
+		})
 	}
 }
 

@@ -95,6 +95,15 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous(NORMAL)")
+	// Reads go through memory-mapped I/O for the first 2 GiB of the file
+	// (the most SQLite allows), shared with every connection and process
+	// through the OS page cache, instead of a pread and a copy into each
+	// connection's own small page cache: a search over a million articles
+	// visits thousands of index pages, and this makes it about a third
+	// faster (BenchmarkSearchQuery). Writes still go through the WAL. An
+	// I/O error on a mapped page crashes the process instead of failing
+	// the query, the price SQLite documents for memory-mapped I/O.
+	q.Add("_pragma", "mmap_size(2147418112)")
 	// BEGIN IMMEDIATE takes the write lock at the start of a transaction,
 	// so two writers queue on busy_timeout instead of deadlocking on a
 	// read-to-write upgrade.
