@@ -58,7 +58,11 @@ func (db *DB) Search(ctx context.Context, req digest.SearchRequest) (*digest.Sea
 		return nil, err
 	}
 	if p.First {
-		if err := db.db.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM articles`).Scan(&p.Cursor.Snapshot); err != nil {
+		stmt, err := db.prepared(ctx, `SELECT coalesce(max(id), 0) FROM articles`)
+		if err != nil {
+			return nil, fmt.Errorf("search %q: %w", req.Query, err)
+		}
+		if err := stmt.QueryRowContext(ctx).Scan(&p.Cursor.Snapshot); err != nil {
 			return nil, fmt.Errorf("search %q: %w", req.Query, err)
 		}
 	}
@@ -269,21 +273,11 @@ func recencyBoostSQL(published string) string {
 // articles are stored about as they are published, the bound is close to
 // the score, so only the candidates in contention cost an article lookup.
 func (db *DB) rankByRelevance(ctx context.Context, expr string, lo, hi int64, now time.Time, need int) ([]rankedStory, error) {
-	// b comes out of its own sort, which the outer ORDER BY reuses, so the
-	// article rows are read one by one as the loop below asks for them
-	// (the LIMIT keeps SQLite from dropping that inner ORDER BY). A block
-	// missing from search_blocks bounds the boost at its most, 2.
-	rows, err := db.db.QueryContext(ctx, `WITH c AS (
-			SELECT rowid AS id, -bm25(article_search, `+bm25Weights+`) AS rel FROM article_search
-			WHERE article_search MATCH ? AND rowid BETWEEN ? AND ?
-			ORDER BY rowid DESC LIMIT ?),
-		b AS (
-			SELECT c.id, c.rel, c.rel * coalesce(`+recencyBoostSQL("s.newest")+`, 2.0) AS bound
-			FROM c LEFT JOIN search_blocks s ON s.block = c.id >> `+searchBlockShift+`
-			ORDER BY bound DESC, c.id DESC LIMIT ?)
-		SELECT b.id, b.rel, b.bound, m.published, coalesce(m.story_id, m.id)
-		FROM b JOIN articles m INDEXED BY articles_search_meta ON m.id = b.id
-		ORDER BY b.bound DESC, b.id DESC`,
+	stmt, err := db.prepared(ctx, rankByRelevanceSQL)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := stmt.QueryContext(ctx,
 		expr, lo, hi, searchCandidates, micros(now), searchCandidates)
 	if err != nil {
 		return nil, err
@@ -335,6 +329,23 @@ func (db *DB) rankByRelevance(ctx context.Context, expr string, lo, hi int64, no
 	sortRanked(out)
 	return out[:min(need, len(out))], nil
 }
+
+// rankByRelevanceSQL is the statement of rankByRelevance. b comes out of
+// its own sort, which the outer ORDER BY reuses, so the article rows are
+// read one by one as rankByRelevance asks for them (the LIMIT keeps SQLite
+// from dropping that inner ORDER BY). A block missing from search_blocks
+// bounds the boost at its most, 2.
+var rankByRelevanceSQL = `WITH c AS (
+		SELECT rowid AS id, -bm25(article_search, ` + bm25Weights + `) AS rel FROM article_search
+		WHERE article_search MATCH ? AND rowid BETWEEN ? AND ?
+		ORDER BY rowid DESC LIMIT ?),
+	b AS (
+		SELECT c.id, c.rel, c.rel * coalesce(` + recencyBoostSQL("s.newest") + `, 2.0) AS bound
+		FROM c LEFT JOIN search_blocks s ON s.block = c.id >> ` + searchBlockShift + `
+		ORDER BY bound DESC, c.id DESC LIMIT ?)
+	SELECT b.id, b.rel, b.bound, m.published, coalesce(m.story_id, m.id)
+	FROM b JOIN articles m INDEXED BY articles_search_meta ON m.id = b.id
+	ORDER BY b.bound DESC, b.id DESC`
 
 // searchBlockShift turns an article ID into its block of search_blocks;
 // it must match migration 0005.
