@@ -28,8 +28,9 @@ import (
 // them; for a very common word, narrow the search with more words or
 // since:/before:. Four things keep the cost near that of FTS5 alone:
 // time filters become a range of article IDs (idRange); without filters
-// that need the article row, candidates are read best first and only until
-// no later one can reach the page (rankByRelevance); the snippets of a page
+// that need the article row, candidates are read in order of a bound on
+// their score that needs no article row (search_blocks), and only until no
+// later one can reach the page (rankByRelevance); the snippets of a page
 // come from one pass of FTS5 over runs of neighbouring hits, not a new
 // match per hit (snippets); and an idle daemon can merge the index
 // segments that ingestion leaves, one per SaveArticles call
@@ -58,11 +59,7 @@ func (db *DB) Search(ctx context.Context, req digest.SearchRequest) (*digest.Sea
 		return nil, err
 	}
 	if p.First {
-		stmt, err := db.prepared(ctx, `SELECT coalesce(max(id), 0) FROM articles`)
-		if err != nil {
-			return nil, fmt.Errorf("search %q: %w", req.Query, err)
-		}
-		if err := stmt.QueryRowContext(ctx).Scan(&p.Cursor.Snapshot); err != nil {
+		if err := db.db.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM articles`).Scan(&p.Cursor.Snapshot); err != nil {
 			return nil, fmt.Errorf("search %q: %w", req.Query, err)
 		}
 	}
@@ -273,11 +270,7 @@ func recencyBoostSQL(published string) string {
 // articles are stored about as they are published, the bound is close to
 // the score, so only the candidates in contention cost an article lookup.
 func (db *DB) rankByRelevance(ctx context.Context, expr string, lo, hi int64, now time.Time, need int) ([]rankedStory, error) {
-	stmt, err := db.prepared(ctx, rankByRelevanceSQL)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := stmt.QueryContext(ctx,
+	rows, err := db.db.QueryContext(ctx, rankByRelevanceSQL,
 		expr, lo, hi, searchCandidates, micros(now), searchCandidates)
 	if err != nil {
 		return nil, err

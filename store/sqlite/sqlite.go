@@ -16,7 +16,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/seed-c50b6fda/herald/digest"
@@ -35,9 +34,6 @@ const busyTimeout = 10 * time.Second
 type DB struct {
 	db   *sql.DB
 	path string
-
-	mu    sync.Mutex
-	stmts map[string]*sql.Stmt // see prepared
 
 	// Now is the clock used for timestamps the store sets itself.
 	Now func() time.Time
@@ -106,9 +102,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	// visits thousands of index pages: with this, one-word and filtered
 	// searches took a quarter to two fifths less time at the median, two
 	// words and phrases up to an eighth less (BenchmarkSearchQuery, merged
-	// index). Writes still go through the WAL. An
-	// I/O error on a mapped page crashes the process instead of failing
-	// the query, the price SQLite documents for memory-mapped I/O.
+	// index). Writes still go through the WAL. An I/O error on a mapped
+	// page crashes the process instead of failing the query, the price
+	// SQLite documents for memory-mapped I/O.
 	q.Add("_pragma", "mmap_size(2147418112)")
 	// BEGIN IMMEDIATE takes the write lock at the start of a transaction,
 	// so two writers queue on busy_timeout instead of deadlocking on a
@@ -192,34 +188,7 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close closes the database.
 func (db *DB) Close() error {
-	db.mu.Lock()
-	for _, s := range db.stmts {
-		s.Close()
-	}
-	db.stmts = nil
-	db.mu.Unlock()
 	return db.db.Close()
-}
-
-// prepared returns query prepared, preparing it on first use and keeping
-// it until Close. It is for the statements of a search, which run often
-// and whose text never changes: parsing and planning them would cost
-// about a tenth of a fast search.
-func (db *DB) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
-	db.mu.Lock()
-	defer db.mu.Unlock()
-	if s, ok := db.stmts[query]; ok {
-		return s, nil
-	}
-	s, err := db.db.PrepareContext(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	if db.stmts == nil {
-		db.stmts = map[string]*sql.Stmt{}
-	}
-	db.stmts[query] = s
-	return s, nil
 }
 
 // withTx runs fn in a write transaction, committing when it returns nil.
