@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -340,9 +339,12 @@ var rankByRelevanceSQL = `WITH c AS (
 	FROM b JOIN articles m INDEXED BY articles_search_meta ON m.id = b.id
 	ORDER BY b.bound DESC, b.id DESC`
 
-// searchBlockShift turns an article ID into its block of search_blocks;
-// it must match migration 0005.
-const searchBlockShift = "8"
+// searchBlockBits is the shift that turns an article ID into its block
+// of search_blocks (migration 0005), and searchBlockShift the same in SQL.
+const (
+	searchBlockBits  = 8
+	searchBlockShift = "8"
+)
 
 // sortRanked orders stories best first, the newer story first among equals.
 func sortRanked(r []rankedStory) {
@@ -422,70 +424,36 @@ func (db *DB) rankFiltered(ctx context.Context, q *digest.Query, m match, where 
 	return ranked, rows.Err()
 }
 
-// windowScan bounds the index entries idRange reads for one time bound.
-const windowScan = 100000
-
-// idRange returns the range of article IDs that can hold articles
-// published in [since, before), within the snapshot. Walking matches
-// newest first, a search for "storm since:7d" would otherwise read every
-// older match only to drop it.
-//
-// The bound is exact: the lowest (highest) ID among the articles published
-// in the window, read from the index on published. That costs a walk over
-// the window's index entries, worth it only when the window is small next
-// to the whole: when the article published first (last) in the window
-// suggests more than windowScan articles, or the walk finds more, the range
-// stays open on that side.
+// idRange returns a range of article IDs that holds every article
+// published in [since, before), within the snapshot: from the first block
+// of search_blocks whose latest time is in the window or after it to the
+// last whose earliest is before its end. Walking matches newest first, a
+// search for "storm since:7d" would otherwise read every older match only
+// to drop it. The range is a superset, by at most a block on each side
+// for articles stored in publication order; the search still checks each
+// candidate's time.
 func (db *DB) idRange(ctx context.Context, since, before time.Time, snapshot int64) (lo, hi int64, err error) {
 	lo, hi = 1, snapshot
-	// edge returns the ID of the article at the window's edge, or 0 when
-	// the window is empty; bound walks the window.
-	edge := func(query string, t time.Time) (int64, error) {
-		var id int64
-		err := db.db.QueryRowContext(ctx, query, micros(t)).Scan(&id)
-		if errors.Is(err, sql.ErrNoRows) {
-			return 0, nil
-		}
-		return id, err
-	}
-	bound := func(query string, t time.Time) (n int, id int64, err error) {
-		var nullable sql.NullInt64
-		err = db.db.QueryRowContext(ctx, query, micros(t), windowScan+1).Scan(&n, &nullable)
-		return n, nullable.Int64, err
+	// block returns the block the query finds, or false when it finds none:
+	// then no article was published in the window.
+	block := func(query string, t time.Time) (int64, bool, error) {
+		var b sql.NullInt64
+		err := db.db.QueryRowContext(ctx, query, micros(t)).Scan(&b)
+		return b.Int64, b.Valid, err
 	}
 	if !since.IsZero() {
-		first, err := edge(`SELECT id FROM articles WHERE published >= ? ORDER BY published LIMIT 1`, since)
-		switch {
-		case err != nil:
-			return 0, 0, err
-		case first == 0:
-			return 1, 0, nil
-		case snapshot-first < windowScan:
-			n, id, err := bound(`SELECT count(*), min(id) FROM (SELECT id FROM articles WHERE published >= ? LIMIT ?)`, since)
-			if err != nil {
-				return 0, 0, err
-			}
-			if n <= windowScan {
-				lo = id
-			}
+		first, ok, err := block(`SELECT min(block) FROM search_blocks INDEXED BY search_blocks_newest WHERE newest >= ?`, since)
+		if err != nil || !ok {
+			return 1, 0, err
 		}
+		lo = max(lo, first<<searchBlockBits)
 	}
 	if !before.IsZero() {
-		last, err := edge(`SELECT id FROM articles WHERE published < ? ORDER BY published DESC LIMIT 1`, before)
-		switch {
-		case err != nil:
-			return 0, 0, err
-		case last == 0:
-			return 1, 0, nil
-		case last < windowScan:
-			n, id, err := bound(`SELECT count(*), max(id) FROM (SELECT id FROM articles WHERE published < ? ORDER BY published DESC LIMIT ?)`, before)
-			if err != nil {
-				return 0, 0, err
-			}
-			if n <= windowScan {
-				hi = min(hi, id)
-			}
+		last, ok, err := block(`SELECT max(block) FROM search_blocks INDEXED BY search_blocks_oldest WHERE oldest < ?`, before)
+		if err != nil || !ok {
+			return 1, 0, err
 		}
+		hi = min(hi, (last+1)<<searchBlockBits-1)
 	}
 	return lo, hi, nil
 }

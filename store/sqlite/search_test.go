@@ -165,34 +165,45 @@ func checkSearchBlocks(t *testing.T, db *DB) {
 }
 
 // TestSearchIDRange checks the ID range of time windows, the shortcut a
-// since: search takes.
+// since: or before: search takes: it holds every article published in the
+// window and is no wider than the blocks of search_blocks that hold them.
 func TestSearchIDRange(t *testing.T) {
 	db, f := openSearchDB(t)
 	ctx := context.Background()
-	// Published times out of ID order, as a backfilled feed gives them.
+	// Five blocks of IDs: articles an hour apart, oldest first, with every
+	// tenth one backfilled from days earlier, as a feed added later gives
+	// them.
+	const n = 1100
 	var arts []*digest.Article
-	for i, age := range []time.Duration{5, 1, 9, 3, 7} {
-		arts = append(arts, &digest.Article{Key: string(rune('a' + i)), Title: "tide", Published: searchNow.Add(-age * time.Hour)})
+	for i := range n {
+		age := time.Duration(n-i) * time.Hour
+		if i%10 == 3 {
+			age += time.Duration(24*(i%7+1)) * time.Hour
+		}
+		arts = append(arts, &digest.Article{Key: fmt.Sprint(i), Title: "tide", Published: searchNow.Add(-age)})
 	}
 	if _, err := db.SaveArticles(ctx, f.ID, arts); err != nil {
 		t.Fatal(err)
 	}
-	id := func(i int) int64 { return arts[i].ID }
-	snapshot := id(4)
+	checkSearchBlocks(t, db)
+	snapshot := arts[n-1].ID - 5 // as if the last five came after the first page
+	blockStart := func(id int64) int64 { return max(1, id>>searchBlockBits<<searchBlockBits) }
+	blockEnd := func(id int64) int64 { return min(snapshot, (id>>searchBlockBits+1)<<searchBlockBits-1) }
 	for _, tc := range []struct {
 		name          string
 		since, before time.Duration // how long ago; 0 for no bound
-		lo, hi        int64         // lo > hi: empty
 	}{
-		{"open", 0, 0, 1, snapshot},
-		{"since 4h: articles 1 and 3", 4 * time.Hour, 0, id(1), snapshot},
-		{"since 6h: articles 0, 1 and 3", 6 * time.Hour, 0, id(0), snapshot},
-		{"since 10h: all", 10 * time.Hour, 0, id(0), snapshot},
-		{"since 30m: none", 30 * time.Minute, 0, 1, 0},
-		{"before 8h: article 2", 0, 8 * time.Hour, 1, id(2)},
-		{"before 4h: articles 0, 2 and 4", 0, 4 * time.Hour, 1, id(4)},
-		{"before 10h: none", 0, 10 * time.Hour, 1, 0},
-		{"window", 6 * time.Hour, 4 * time.Hour, id(0), id(4)},
+		{"open", 0, 0},
+		{"since 5h", 5 * time.Hour, 0},
+		{"since 300h", 300 * time.Hour, 0},
+		{"since 900h", 900 * time.Hour, 0},
+		{"since 3000h: all", 3000 * time.Hour, 0},
+		{"since 30m: none", 30 * time.Minute, 0},
+		{"before 1000h", 0, 1000 * time.Hour},
+		{"before 200h", 0, 200 * time.Hour},
+		{"before 3000h: none", 0, 3000 * time.Hour},
+		{"window", 600 * time.Hour, 400 * time.Hour},
+		{"window without articles", 1000*time.Hour + 30*time.Minute, 1000 * time.Hour},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var since, before time.Time
@@ -202,15 +213,48 @@ func TestSearchIDRange(t *testing.T) {
 			if tc.before > 0 {
 				before = searchNow.Add(-tc.before)
 			}
+			// What the range must be: from the block of the first article
+			// published since the window's start to that of the last one
+			// published before its end, within the snapshot.
+			wantLo, wantHi := int64(1), snapshot
+			var in []int64
+			firstSince, lastBefore := int64(0), int64(0)
+			for _, a := range arts {
+				after, beforeEnd := since.IsZero() || !a.Published.Before(since), before.IsZero() || a.Published.Before(before)
+				if after && firstSince == 0 {
+					firstSince = a.ID
+				}
+				if beforeEnd {
+					lastBefore = a.ID
+				}
+				if after && beforeEnd && a.ID <= snapshot {
+					in = append(in, a.ID)
+				}
+			}
+			if !since.IsZero() {
+				wantLo = blockStart(firstSince)
+			}
+			if !before.IsZero() {
+				wantHi = blockEnd(lastBefore)
+			}
 			lo, hi, err := db.idRange(ctx, since, before, snapshot)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if lo > hi && tc.lo > tc.hi {
-				return // both empty
+			for _, id := range in {
+				if id < lo || id > hi {
+					t.Fatalf("idRange = [%d, %d] leaves out article %d, published in the window", lo, hi, id)
+				}
 			}
-			if lo != tc.lo || hi != tc.hi {
-				t.Errorf("idRange = [%d, %d], want [%d, %d]", lo, hi, tc.lo, tc.hi)
+			empty := (!since.IsZero() && firstSince == 0) || (!before.IsZero() && lastBefore == 0)
+			switch {
+			case empty && lo <= hi:
+				t.Errorf("idRange = [%d, %d], want empty: nothing was published in the window", lo, hi)
+			case !empty && (lo != wantLo || hi != wantHi):
+				t.Errorf("idRange = [%d, %d], want [%d, %d]", lo, hi, wantLo, wantHi)
+			}
+			if len(in) > 0 && hi-lo+1 > int64(len(in))+4<<searchBlockBits {
+				t.Errorf("idRange = [%d, %d] is much wider than the %d articles of the window", lo, hi, len(in))
 			}
 		})
 	}

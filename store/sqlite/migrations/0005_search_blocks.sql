@@ -1,31 +1,40 @@
--- A search multiplies each article's relevance by a recency boost, so it
--- needs the publication time of every candidate that could reach the page.
--- Reading it from the article row costs an index lookup per candidate,
--- about as much as FTS5's own ranking of that candidate. search_blocks
--- keeps, for each block of 256 consecutive article IDs, the latest
--- publication time in the block: from it a search bounds the boost of
--- every candidate in the block, and reads the article rows only of the
--- candidates whose bound can still reach the page. Articles are stored
--- about as they are published, so a block's bound is close to the boost of
--- each of its articles.
+-- search_blocks keeps, for each block of 256 consecutive article IDs, the
+-- earliest and the latest publication time in the block. Articles are
+-- stored about as they are published, so a block's times are close to
+-- those of each of its articles, and a search uses them twice:
 --
--- The bound may only be too high, never too low: a deleted article leaves
--- it as it was, and a search treats a block missing here as boosted to
--- the full.
+--  - A search multiplies each article's relevance by a recency boost, so
+--    it needs the publication time of every candidate that could reach
+--    the page, and reading it from the article row costs an index lookup
+--    per candidate, about as much as FTS5's own ranking of it. A block's
+--    latest time bounds the boost of each of its articles, so a search
+--    reads the article rows only of the candidates whose bound can still
+--    reach the page.
+--  - since: and before: become a range of article IDs, the blocks that
+--    can hold articles published in the window, found through the two
+--    indexes below in a walk over as many entries as the window has
+--    blocks, so a search walks only the matches in that range.
+--
+-- The times may only be too wide, never too narrow: a deleted article
+-- leaves them as they were, and so does a publication time changed later,
+-- which only widens them.
 CREATE TABLE search_blocks (
 	block  INTEGER PRIMARY KEY, -- article ID >> 8
-	newest INTEGER NOT NULL     -- latest published in the block, Unix microseconds
+	oldest INTEGER NOT NULL,    -- earliest published in the block, Unix microseconds
+	newest INTEGER NOT NULL     -- latest published in the block
 );
+CREATE INDEX search_blocks_newest ON search_blocks (newest, block);
+CREATE INDEX search_blocks_oldest ON search_blocks (oldest, block);
 
 CREATE TRIGGER articles_search_block_insert AFTER INSERT ON articles BEGIN
-	INSERT INTO search_blocks (block, newest) VALUES (new.id >> 8, new.published)
-	ON CONFLICT (block) DO UPDATE SET newest = max(newest, excluded.newest);
+	INSERT INTO search_blocks (block, oldest, newest) VALUES (new.id >> 8, new.published, new.published)
+	ON CONFLICT (block) DO UPDATE SET oldest = min(oldest, excluded.oldest), newest = max(newest, excluded.newest);
 END;
 
 CREATE TRIGGER articles_search_block_update AFTER UPDATE OF published ON articles BEGIN
-	INSERT INTO search_blocks (block, newest) VALUES (new.id >> 8, new.published)
-	ON CONFLICT (block) DO UPDATE SET newest = max(newest, excluded.newest);
+	INSERT INTO search_blocks (block, oldest, newest) VALUES (new.id >> 8, new.published, new.published)
+	ON CONFLICT (block) DO UPDATE SET oldest = min(oldest, excluded.oldest), newest = max(newest, excluded.newest);
 END;
 
-INSERT INTO search_blocks (block, newest)
-SELECT id >> 8, max(published) FROM articles GROUP BY id >> 8;
+INSERT INTO search_blocks (block, oldest, newest)
+SELECT id >> 8, min(published), max(published) FROM articles GROUP BY id >> 8;
