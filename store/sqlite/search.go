@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -340,11 +341,11 @@ var rankByRelevanceSQL = `WITH c AS (
 	ORDER BY b.bound DESC, b.id DESC`
 
 // searchBlockBits is the shift that turns an article ID into its block
-// of search_blocks (migration 0005), and searchBlockShift the same in SQL.
-const (
-	searchBlockBits  = 8
-	searchBlockShift = "8"
-)
+// of search_blocks; it must match migration 0005. searchBlockShift is the
+// same in SQL.
+const searchBlockBits = 8
+
+var searchBlockShift = strconv.Itoa(searchBlockBits)
 
 // sortRanked orders stories best first, the newer story first among equals.
 func sortRanked(r []rankedStory) {
