@@ -12,8 +12,9 @@
 --    reach the page.
 --  - since: and before: become a range of article IDs, the blocks that
 --    can hold articles published in the window, found through the two
---    indexes below in a walk over as many entries as the window has
---    blocks, so a search walks only the matches in that range.
+--    indexes below: since: walks the blocks that hold articles published
+--    at or after it, before: those that hold articles published before
+--    it. A search then walks only the matches in that range.
 --
 -- The times may only be too wide, never too narrow: a deleted article
 -- leaves them as they were, and so does a publication time changed later,
