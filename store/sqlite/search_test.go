@@ -149,13 +149,13 @@ func TestSearchMigrationIndexesExistingArticles(t *testing.T) {
 }
 
 // checkSearchBlocks checks that search_blocks bounds the publication time
-// of every article: each article's block is there, with a time no earlier
-// than the article's.
+// of every article: each article's block is there, with an earliest time
+// no later and a latest time no earlier than the article's.
 func checkSearchBlocks(t *testing.T, db *DB) {
 	t.Helper()
 	var n int
 	err := db.db.QueryRow(`SELECT count(*) FROM articles a LEFT JOIN search_blocks s ON s.block = a.id >> ` + searchBlockShift + `
-		WHERE s.newest IS NULL OR s.newest < a.published`).Scan(&n)
+		WHERE s.block IS NULL OR s.oldest > a.published OR s.newest < a.published`).Scan(&n)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -441,8 +441,12 @@ func TestRankByRelevanceIsExact(t *testing.T) {
 				checkSearchBlocks(t, db)
 				check(t, queries)
 			})
-			// Old articles republished now: their blocks' bounds must grow.
+			// Publication times changed later, some to now, some to long
+			// ago: their blocks' times must widen.
 			if _, err := db.db.Exec(`UPDATE articles SET published = ? WHERE id % 97 = 0`, micros(searchNow.Add(-time.Minute))); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.db.Exec(`UPDATE articles SET published = ? WHERE id % 89 = 0`, micros(searchNow.Add(-90*24*time.Hour))); err != nil {
 				t.Fatal(err)
 			}
 			t.Run("republished", func(t *testing.T) {
