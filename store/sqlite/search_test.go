@@ -128,7 +128,7 @@ func TestSearchMigrationIndexesExistingArticles(t *testing.T) {
 		`DROP TABLE leases`, // 0004
 		`DROP TABLE article_search`, `DROP TRIGGER articles_search_insert`, `DROP TRIGGER articles_search_delete`,
 		`DROP TRIGGER articles_search_update`, `DROP INDEX articles_search_meta`,
-		`DROP INDEX articles_published`, `PRAGMA user_version = 2`,
+		`PRAGMA user_version = 2`, // articles_published, of 0003, went in 0005
 	} {
 		if _, err := db.db.Exec(stmt); err != nil {
 			t.Fatalf("%s: %v", stmt, err)
