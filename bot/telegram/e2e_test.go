@@ -521,10 +521,11 @@ func TestForumTopicAndChannel(t *testing.T) {
 		parts = append(parts, &digest.OutboxMessage{Key: fmt.Sprintf("digest/%d/test/%d", sub.ID, i+1), Platform: sub.Platform, ChatID: sub.ChatID,
 			ThreadID: sub.ThreadID, SubscriptionID: sub.ID, Part: i + 1, Parts: len(payloads), Kind: "digest", Payload: p})
 	}
+	// Counted before enqueueing: the outbox may send at once.
+	before = len(h.fake.Sent(forum))
 	if err := h.ob.Enqueue(context.Background(), parts); err != nil {
 		t.Fatal(err)
 	}
-	before = len(h.fake.Sent(forum))
 	dg := h.fake.WaitSent(forum, before+1)[before]
 	expect(t, dg, "world story 1")
 	if dg.ThreadID != topic {
