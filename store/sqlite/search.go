@@ -270,7 +270,7 @@ func recencyBoostSQL(published string) string {
 // articles are stored about as they are published, the bound is close to
 // the score, so only the candidates in contention cost an article lookup.
 func (db *DB) rankByRelevance(ctx context.Context, expr string, lo, hi int64, now time.Time, need int) ([]rankedStory, error) {
-	rows, err := db.db.QueryContext(ctx, rankByRelevanceSQL,
+	rows, err := db.rankStmt.QueryContext(ctx,
 		expr, lo, hi, searchCandidates, micros(now), searchCandidates)
 	if err != nil {
 		return nil, err
@@ -323,11 +323,11 @@ func (db *DB) rankByRelevance(ctx context.Context, expr string, lo, hi int64, no
 	return out[:min(need, len(out))], nil
 }
 
-// rankByRelevanceSQL is the statement of rankByRelevance. b comes out of
-// its own sort, which the outer ORDER BY reuses, so the article rows are
-// read one by one as rankByRelevance asks for them (the LIMIT keeps SQLite
-// from dropping that inner ORDER BY). A block missing from search_blocks
-// bounds the boost at its most, 2.
+// rankByRelevanceSQL is the statement of rankByRelevance (DB.rankStmt).
+// b comes out of its own sort, which the outer ORDER BY reuses, so the
+// article rows are read one by one as rankByRelevance asks for them (the
+// LIMIT keeps SQLite from dropping that inner ORDER BY). A block missing
+// from search_blocks bounds the boost at its most, 2.
 var rankByRelevanceSQL = `WITH c AS (
 		SELECT rowid AS id, -bm25(article_search, ` + bm25Weights + `) AS rel FROM article_search
 		WHERE article_search MATCH ? AND rowid BETWEEN ? AND ?

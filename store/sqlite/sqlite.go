@@ -35,6 +35,10 @@ type DB struct {
 	db   *sql.DB
 	path string
 
+	// rankStmt is rankByRelevanceSQL, prepared once: preparing it took a
+	// quarter of a millisecond, a twentieth of a typical search.
+	rankStmt *sql.Stmt
+
 	// Now is the clock used for timestamps the store sets itself.
 	Now func() time.Time
 }
@@ -119,6 +123,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		sqldb.Close()
 		return nil, err
 	}
+	if db.rankStmt, err = sqldb.PrepareContext(ctx, rankByRelevanceSQL); err != nil {
+		sqldb.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
 	return db, nil
 }
 
@@ -188,6 +196,7 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close closes the database.
 func (db *DB) Close() error {
+	db.rankStmt.Close()
 	return db.db.Close()
 }
 
