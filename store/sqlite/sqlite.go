@@ -110,6 +110,16 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	// page crashes the process instead of failing the query, the price
 	// SQLite documents for memory-mapped I/O.
 	q.Add("_pragma", "mmap_size(2147418112)")
+	// Commits append to the WAL, and a checkpoint copies the WAL's pages
+	// back into the file once it holds this many (SQLite's default is
+	// 1,000). Ingestion rewrites the same index pages in commit after
+	// commit, and each checkpoint copies them once and flushes the file
+	// to disk: checkpointing ten times less often stored a million
+	// synthetic articles 18% and 32% faster in two pairs of runs (3,607
+	// to 4,248 and 3,052 to 4,039 articles/s, BenchmarkSearchIngest). The
+	// WAL file grows to about 40 MiB and stays that size; pages still in
+	// it are read from it, not mapped.
+	q.Add("_pragma", "wal_autocheckpoint(10000)")
 	// BEGIN IMMEDIATE takes the write lock at the start of a transaction,
 	// so two writers queue on busy_timeout instead of deadlocking on a
 	// read-to-write upgrade.
