@@ -32,6 +32,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -277,5 +278,57 @@ func BenchmarkSearchQuery(b *testing.B) {
 			}
 			b.ReportMetric(float64(hits)/float64(len(lat["search"])), "hits/query")
 		})
+	}
+}
+
+// BenchmarkSearchLongText searches 1,000 articles of 20 KB of content, in
+// stories of 25 outlets each, half of them with the words in their
+// summary as well: the cost of a page when the hits' texts are long
+// (snippets tokenise them, the source count reads every member's row).
+//
+//	go test ./store/sqlite -run '^$' -bench SearchLongText
+func BenchmarkSearchLongText(b *testing.B) {
+	ctx := context.Background()
+	db, f := openSearchDB(b)
+	const stories, members = 40, 25
+	n := 0
+	for s := range stories {
+		var arts []*digest.Article
+		for m := range members {
+			n++
+			summary := "A summary without the words."
+			if m%2 == 0 {
+				summary = "The harbour storm closed the port for a day."
+			}
+			arts = append(arts, &digest.Article{
+				Key:       fmt.Sprint("long-", n),
+				URL:       fmt.Sprintf("https://long.example/%d", n),
+				Title:     fmt.Sprintf("Harbour storm report %d", s),
+				Summary:   summary,
+				Content:   strings.Repeat(fmt.Sprintf("Filler sentence number %d about nothing much at all. ", n), 400),
+				Source:    fmt.Sprintf("Outlet %d", m),
+				Published: searchNow.Add(-time.Duration(n) * time.Minute),
+			})
+		}
+		ins, err := db.SaveArticles(ctx, f.ID, arts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		as := make([]digest.StoryAssignment, len(ins))
+		for i, a := range ins {
+			as[i] = digest.StoryAssignment{ArticleID: a.ID, StoryID: ins[0].ID}
+		}
+		if err := db.AssignStories(ctx, as, searchNow); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for b.Loop() {
+		page, err := db.Search(ctx, digest.SearchRequest{Query: "harbour storm", Limit: 10, Now: searchNow})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(page.Hits) != 10 || page.Hits[0].Sources != members {
+			b.Fatalf("%d hits, the first of %d sources; want 10 of %d", len(page.Hits), page.Hits[0].Sources, members)
+		}
 	}
 }
