@@ -585,9 +585,9 @@ func (db *DB) snippets(ctx context.Context, expr string, hits []digest.SearchHit
 		return fmt.Sprintf("snippet(article_search, %d, char(2), char(3), '…', %d)", col, snippetTokens)
 	}
 	// A snippet tokenises its whole column, so the content's, which can
-	// be long, is made only when the summary's marks no match (char(2) is
-	// digest.SnippetMatchStart): with hits of 20 KB, half of which matched
-	// in the summary, a search took 5.1 ms instead of 10
+	// be long, is made only when the summary's snippet marks no match
+	// (char(2) is digest.SnippetMatchStart): with hits of 20 KB, half of
+	// which matched in the summary, a search took 5.1 ms instead of 10
 	// (BenchmarkSearchLongText).
 	summary, content := snippet(1), snippet(2)
 	content = `CASE WHEN instr(` + summary + `, char(2)) > 0 THEN '' ELSE ` + content + ` END`
