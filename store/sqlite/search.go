@@ -5,7 +5,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -30,9 +29,9 @@ import (
 // time filters become a range of article IDs (idRange); without filters
 // that need the article row, candidates are read in order of a bound on
 // their score that needs no article row (search_blocks), and only until no
-// later one can reach the page (rankByRelevance); the snippets of a page
-// come from one pass of FTS5 over runs of neighbouring hits, not a new
-// match per hit (snippets); and an idle daemon can merge the index
+// later one can reach the page (rankByRelevance); snippets are made in Go
+// from the hits' texts, not by a second match over the index (snippet.go);
+// and an idle daemon can merge the index
 // segments that ingestion leaves, one per SaveArticles call
 // (MaintainSearchIndex).
 //
@@ -49,7 +48,7 @@ const recencyHalfLife = 48 * time.Hour
 // searchCandidates caps the matching articles one search ranks.
 const searchCandidates = 5000
 
-// snippetTokens is the size of FTS5 snippets, in tokens.
+// snippetTokens is the size of snippets, in tokens.
 const snippetTokens = 24
 
 // Search implements digest.SearchStore.
@@ -200,18 +199,9 @@ func (db *DB) search(ctx context.Context, p *digest.SearchPlan, loc *time.Locati
 		args = append(args, int64Args(exclude)...)
 	}
 	var ranked []rankedStory
-	// What the snippets match and how many matches reading them may step
-	// over besides the hits (see snippets).
-	snippetExpr, scan := ftsAll(q.Text.Args), int64(snippetScan)
 	if q.HasWords() && len(where) == 0 && len(include) == 0 {
 		// Words and source: only, no filter that needs the article row.
 		ranked, err = db.rankByRelevance(ctx, m.full(), lo, hi, cur.Now, cur.Offset+limit+1)
-		// Every match of the whole expression between the oldest and the
-		// newest hit is a candidate, so a pass over them steps over at
-		// most searchCandidates; and it marks what the words alone mark,
-		// as excluded words cannot be in a match and source: filters
-		// match only the source, which has no snippet.
-		snippetExpr, scan = m.full(), math.MaxInt64
 	} else {
 		ranked, err = db.rankFiltered(ctx, q, m, where, args, include, lo, hi, cur.Now, cur.Offset+limit+1)
 	}
@@ -228,14 +218,9 @@ func (db *DB) search(ctx context.Context, p *digest.SearchPlan, loc *time.Locati
 	if len(ranked) == 0 {
 		return page, nil
 	}
-	hits, err := db.searchHits(ctx, ranked)
+	hits, err := db.searchHits(ctx, ranked, newSnippetQuery(q.Text))
 	if err != nil {
 		return nil, err
-	}
-	if q.HasWords() {
-		if err := db.snippets(ctx, snippetExpr, hits, scan); err != nil {
-			return nil, err
-		}
 	}
 	page.Hits = hits
 	return page, nil
@@ -531,28 +516,29 @@ func (db *DB) maintainSearchIndex(ctx context.Context, budget time.Duration, pag
 	}
 }
 
-// searchHits loads what the hits show, in the order given.
-func (db *DB) searchHits(ctx context.Context, ranked []rankedStory) ([]digest.SearchHit, error) {
+// searchHits loads what the hits show, in the order given, each with
+// its snippet: marking what sq matches (snippetQuery.snippet) when sq is
+// not nil and the summary or the content holds a match, else the lead.
+func (db *DB) searchHits(ctx context.Context, ranked []rankedStory, sq *snippetQuery) ([]digest.SearchHit, error) {
 	ids, stories := make([]int64, len(ranked)), make([]int64, len(ranked))
 	for i, r := range ranked {
 		ids[i], stories[i] = r.article, r.story
 	}
-	// A story's sources are its members' outlets, counted once whatever
-	// their case, as digests count them.
-	rows, err := db.db.QueryContext(ctx, `SELECT a.id, a.title, a.url, a.source, a.published,
-			coalesce(f.name, ''), coalesce(f.title, ''),
-			substr(a.summary, 1, ?), substr(a.content, 1, ?),
-			(SELECT count(DISTINCT lower(CASE WHEN s.source <> '' THEN s.source
-				ELSE coalesce(nullif(sf.name, ''), nullif(sf.title, ''), s.url) END))
-				FROM articles s LEFT JOIN feeds sf ON sf.id = s.feed_id WHERE s.story_id = a.story_id)
-		FROM articles a LEFT JOIN feeds f ON f.id = a.feed_id
-		WHERE a.id IN (`+placeholders(len(ids))+`)`,
-		append([]any{digest.SearchLeadRunes * 4, digest.SearchLeadRunes * 4}, int64Args(ids)...)...)
+	list := make([]byte, 0, 1+len(ids)*8)
+	for i, id := range ids {
+		if i > 0 {
+			list = append(list, ',')
+		}
+		list = strconv.AppendInt(list, id, 10)
+	}
+	rows, err := db.hitsStmt.QueryContext(ctx, "["+string(list)+"]")
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var found []digest.HitRow
+	marked := map[int64]string{}
+	var tz ftsTokenizer
 	for rows.Next() {
 		var h digest.HitRow
 		var published int64
@@ -561,123 +547,39 @@ func (db *DB) searchHits(ctx context.Context, ranked []rankedStory) ([]digest.Se
 			return nil, err
 		}
 		h.Published = fromMicros(published)
+		if sq != nil {
+			live := sq.live(&tz, h.Title, h.Summary, h.Content, h.Source)
+			s := sq.snippet(&tz, h.Summary, live, snippetTokens)
+			if s == "" {
+				s = sq.snippet(&tz, h.Content, live, snippetTokens)
+			}
+			if s != "" {
+				marked[h.ArticleID] = s
+			}
+		}
 		found = append(found, h)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	return digest.RankedHits(found, ids, stories), nil
-}
-
-// snippetScan bounds the article IDs, besides the hits' own, that
-// snippets walks through in the index (see snippetRanges).
-const snippetScan = 20000
-
-// snippets replaces each hit's snippet with the text around its matched
-// words: from the summary if it holds a match, else from the content. It
-// steps over at most scan matches besides the hits (see snippetRanges).
-func (db *DB) snippets(ctx context.Context, expr string, hits []digest.SearchHit, scan int64) error {
-	ids := make([]int64, len(hits))
-	for i, h := range hits {
-		ids[i] = h.ArticleID
-	}
-	snippet := func(col int) string {
-		return fmt.Sprintf("snippet(article_search, %d, char(2), char(3), '…', %d)", col, snippetTokens)
-	}
-	// A snippet tokenises its whole column, so the content's, which can
-	// be long, is made only when the summary's snippet marks no match
-	// (char(2) is digest.SnippetMatchStart): with hits of 20 KB, half of
-	// which matched in the summary, a search took 5.1 ms instead of 10
-	// (BenchmarkSearchLongText).
-	summary, content := snippet(1), snippet(2)
-	content = `CASE WHEN instr(` + summary + `, char(2)) > 0 THEN '' ELSE ` + content + ` END`
-	var q strings.Builder
-	var args []any
-	for i, r := range snippetRanges(ids, scan) {
-		if i > 0 {
-			q.WriteString(" UNION ALL ")
-		}
-		q.WriteString(`SELECT rowid, ` + summary + `, ` + content + ` FROM article_search
-			WHERE article_search MATCH ? AND rowid BETWEEN ? AND ?`)
-		args = append(args, expr, r[0], r[len(r)-1])
-		if len(r) > 1 {
-			// The unary plus keeps SQLite from handing the list to FTS5,
-			// which would start the match over for each of them.
-			q.WriteString(` AND +rowid IN (` + placeholders(len(r)) + `)`)
-			args = append(args, int64Args(r)...)
-		}
-	}
-	rows, err := db.db.QueryContext(ctx, q.String(), args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	found := make(map[int64]string, len(hits))
-	for rows.Next() {
-		var id int64
-		var summary, content string
-		if err := rows.Scan(&id, &summary, &content); err != nil {
-			return err
-		}
-		switch {
-		case strings.Contains(summary, digest.SnippetMatchStart):
-			found[id] = summary
-		case strings.Contains(content, digest.SnippetMatchStart):
-			found[id] = content
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
+	hits := digest.RankedHits(found, ids, stories)
 	for i := range hits {
-		if s, ok := found[hits[i].ArticleID]; ok {
+		if s, ok := marked[hits[i].ArticleID]; ok {
 			hits[i].Snippet = s
 		}
 	}
-	return nil
+	return hits, nil
 }
 
-// snippetRanges groups article IDs into runs of neighbours, each of which
-// snippets reads with one pass of FTS5 over the matches between its first
-// and last ID, keeping the rows of the run. Starting a match is the costly
-// part, a seek into every index segment for every term, and a pass costs
-// little per match it steps over, so runs join across the smallest gaps
-// while the gaps joined add up to at most scan IDs: however common the
-// words, a search steps over at most scan matches it does not need. The
-// runs come back sorted, each in ascending order.
-func snippetRanges(ids []int64, scan int64) [][]int64 {
-	ids = slices.Clone(ids)
-	slices.Sort(ids)
-	ids = slices.Compact(ids)
-	if len(ids) == 0 {
-		return nil
-	}
-	// Join the gaps smallest first while the budget lasts.
-	gaps := make([]int, len(ids)-1) // gaps[i] is between ids[i] and ids[i+1]
-	for i := range gaps {
-		gaps[i] = i
-	}
-	slices.SortStableFunc(gaps, func(a, b int) int {
-		return cmp.Compare(ids[a+1]-ids[a], ids[b+1]-ids[b])
-	})
-	joined := make([]bool, len(ids)-1)
-	for _, g := range gaps {
-		d := ids[g+1] - ids[g] - 1
-		if d > scan {
-			break
-		}
-		scan -= d
-		joined[g] = true
-	}
-	var runs [][]int64
-	start := 0
-	for i := range ids {
-		if i == len(ids)-1 || !joined[i] {
-			runs = append(runs, ids[start:i+1])
-			start = i + 1
-		}
-	}
-	return runs
-}
+// searchHitsSQL is the statement of searchHits (DB.hitsStmt): what the
+// articles of a JSON array of IDs show. A story's sources are its members'
+// outlets, counted once whatever their case, as digests count them.
+var searchHitsSQL = `SELECT a.id, a.title, a.url, a.source, a.published,
+		coalesce(f.name, ''), coalesce(f.title, ''), a.summary, a.content,
+		(SELECT count(DISTINCT lower(CASE WHEN s.source <> '' THEN s.source
+			ELSE coalesce(nullif(sf.name, ''), nullif(sf.title, ''), s.url) END))
+			FROM articles s LEFT JOIN feeds sf ON sf.id = s.feed_id WHERE s.story_id = a.story_id)
+	FROM articles a LEFT JOIN feeds f ON f.id = a.feed_id
+	WHERE a.id IN (SELECT value FROM json_each(?))`
 
 var _ digest.SearchStore = (*DB)(nil)

@@ -35,9 +35,10 @@ type DB struct {
 	db   *sql.DB
 	path string
 
-	// rankStmt is rankByRelevanceSQL, prepared once: preparing it took a
-	// quarter of a millisecond, a twentieth of a typical search.
-	rankStmt *sql.Stmt
+	// rankStmt is rankByRelevanceSQL and hitsStmt searchHitsSQL, prepared
+	// once: preparing them took a quarter and a tenth of a millisecond, a
+	// twentieth and a fortieth of a typical search.
+	rankStmt, hitsStmt *sql.Stmt
 
 	// Now is the clock used for timestamps the store sets itself.
 	Now func() time.Time
@@ -137,6 +138,11 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		sqldb.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
+	if db.hitsStmt, err = sqldb.PrepareContext(ctx, searchHitsSQL); err != nil {
+		db.rankStmt.Close()
+		sqldb.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
 	return db, nil
 }
 
@@ -207,6 +213,7 @@ func (db *DB) Ping(ctx context.Context) error {
 // Close closes the database.
 func (db *DB) Close() error {
 	db.rankStmt.Close()
+	db.hitsStmt.Close()
 	return db.db.Close()
 }
 
