@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"slices"
+	"sort"
 	"strings"
 
 	"github.com/seed-c50b6fda/herald/digest"
@@ -197,16 +198,18 @@ func (sq *snippetQuery) snippet(tz *ftsTokenizer, text string, live []bool, n in
 	// then moved so that its matches sit in its middle.
 	win := span{0, len(toks) - 1}
 	if len(toks) > n {
+		// A window holds at most n matches of each phrase, so this is
+		// linear in the matches, however many the text holds.
 		best, bestScore := 0, -1
-		for _, m := range matches {
+		seen := make([]int, len(sq.phrases)) // the last window that counted each phrase, plus one
+		for i, m := range matches {
 			from := min(m.from, len(toks)-n)
 			to := from + n - 1
-			seen := make([]bool, len(sq.phrases))
 			score := 0
-			for _, o := range matches {
-				if o.from >= from && o.to <= to {
-					if !seen[o.phrase] {
-						seen[o.phrase] = true
+			for k := sort.Search(len(matches), func(k int) bool { return matches[k].from >= from }); k < len(matches) && matches[k].from <= to; k++ {
+				if o := matches[k]; o.to <= to {
+					if seen[o.phrase] != i+1 {
+						seen[o.phrase] = i + 1
 						score += 1000
 					}
 					score++

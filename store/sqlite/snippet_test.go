@@ -130,3 +130,58 @@ func TestSnippetWindow(t *testing.T) {
 		t.Errorf("a query without words has phrases to mark: %v", sq.phrases)
 	}
 }
+
+// FuzzSnippet checks that any text and query give a snippet that is the
+// text's own words, with balanced marks, and never a panic.
+func FuzzSnippet(f *testing.F) {
+	f.Add("The storm closed the port.", "storm")
+	f.Add("a \u0301\u0301 b \xff\xc3 c \x02d\x03", `"a b" OR c -d`)
+	f.Add(strings.Repeat("w1 w2 ", 40), `"w2 w1" w1`)
+	f.Fuzz(func(t *testing.T, text, query string) {
+		q, err := digest.ParseQuery(query)
+		if err != nil {
+			return
+		}
+		sq := newSnippetQuery(q.Text)
+		if sq == nil {
+			return
+		}
+		var tz ftsTokenizer
+		got := sq.snippet(&tz, text, sq.live(&tz, text), 5)
+		depth := 0
+		for _, r := range got {
+			switch string(r) {
+			case digest.SnippetMatchStart:
+				depth++
+			case digest.SnippetMatchEnd:
+				depth--
+			}
+			if depth < 0 || depth > 1 {
+				t.Fatalf("unbalanced marks in %q", got)
+			}
+		}
+		if depth != 0 {
+			t.Fatalf("unbalanced marks in %q", got)
+		}
+		plain := strings.TrimSuffix(strings.TrimPrefix(digest.PlainSnippet(got), "…"), "…")
+		if !strings.Contains(digest.PlainSnippet(text), plain) {
+			t.Fatalf("snippet %q is not from the text %q", got, text)
+		}
+	})
+}
+
+// BenchmarkSnippet makes the snippet of a 20 KB text that holds the
+// query's words hundreds of times.
+//
+//	go test ./store/sqlite -run '^$' -bench Snippet$
+func BenchmarkSnippet(b *testing.B) {
+	text := strings.Repeat("The harbour storm closed the port for a day, and the storms went on. ", 300)
+	sq := newSnippetQuery(mustParseQuery(b, "the storm").Text)
+	var tz ftsTokenizer
+	b.SetBytes(int64(len(text)))
+	for b.Loop() {
+		if sq.snippet(&tz, text, sq.live(&tz, text), snippetTokens) == "" {
+			b.Fatal("no snippet")
+		}
+	}
+}

@@ -51,6 +51,9 @@ func (tz *ftsTokenizer) tokens(s string, stem func(first byte) bool, yield func(
 			i += n
 		}
 		term := tz.buf
+		if len(term) == 0 {
+			continue // only diacritics: FTS5 indexes nothing
+		}
 		if len(term) >= 3 && len(term) <= ftsMaxStemmed && (stem == nil || stem(term[0])) {
 			term = porterStem(term)
 		}

@@ -24,6 +24,7 @@ var tokenizerTexts = []string{
 	"relational conditional rational valenci hesitanci digitizer conformabli radicalli differentli vileli analogousli vietnamization predication operator feudalism decisiveness hopefulness callousness formaliti sensitiviti sensibiliti analogi",
 	"triplicate formative formalize electriciti electrical hopeful goodness revival allowance inference airliner gyroscopic adjustable defensible irritant replacement adjustment dependent adoption homologou communism activate angulariti homologous effective bowdlerize",
 	"Москва́ й ё Việt Nam हिन्दी समाचार שָׁלוֹם مَرْحَبًا ſtar µg ς Ǆ ǅ ǆ ı İ K Å ẞ ĳ œ æ ø đ ł þ ð ǧ ǻ ȁ ș ț ɐ ḁ ẚ ỹ ỳ ﬁne ｆｕｌｌ ＡＢＣ ① ⓐ",
+	"\u0301 a \u0301\u0301 b x\u0301 \u0300y d\u0301\u0301e; invalid UTF-8: a\xffb \xc3 c",
 	"probate rate cease controll roll generalizations oscillators ies sses ss s yy y by eed ing ed bying",
 }
 
