@@ -30,8 +30,9 @@ type ftsTokenizer struct {
 }
 
 // tokens calls yield for each token of s in order, with its span and its
-// term; the term's bytes are valid only during the call. With stem false
-// the term is folded but not stemmed. It stops when yield returns false.
+// term; the term's bytes are valid only during the call. A non-nil stem
+// says, by the folded token's first byte, whether to stem it; a token it
+// refuses is only folded. It stops when yield returns false.
 func (tz *ftsTokenizer) tokens(s string, stem func(first byte) bool, yield func(start, end int, term []byte) bool) {
 	for i := 0; i < len(s); {
 		// Skip separators.
