@@ -97,9 +97,15 @@ func BenchEntity(e int) string {
 	return capitalised(BenchWord(2000+e*3)) + " " + capitalised(BenchWord(2001+e*7))
 }
 
-// BenchSourceName is the name of outlet i, such as "Kalo Times".
+// BenchSourceName is the name of outlet i, such as "Marjen Times". Its
+// first word is one of the corpus's words ranked 340 to 639, found in
+// about 5% to 2.5% of the articles, as outlets' names are in real news:
+// in the labelled news articles beside the repository, "cnn" is in 4.7%
+// of them, "independent" in 3.4%, "bbc" in 2.5% and "express" in 1.5%.
+// (A source: filter's cost grows with the articles that hold the name
+// anywhere, as FTS5's ranking counts them.)
 func BenchSourceName(i int) string {
-	return capitalised(BenchWord(i+40)) + " " + []string{"Times", "Post", "News", "Herald", "Daily", "Wire"}[i%6]
+	return capitalised(BenchWord(i+340)) + " " + []string{"Times", "Post", "News", "Herald", "Daily", "Wire"}[i%6]
 }
 
 // Corpus generates the articles of a benchmark deterministically.
@@ -149,10 +155,12 @@ func (c *Corpus) Feed(i int) *digest.Feed {
 	return &digest.Feed{URL: fmt.Sprintf("https://news%d.example/feed.xml", i), Title: BenchSourceName(i), CreatedAt: BenchEnd.Add(-BenchSpan)}
 }
 
-// Article returns article number i of n. Publication times rise with i,
-// from BenchSpan before BenchEnd to BenchEnd; a third of the articles
-// have a summary only, as a third of feeds give no content.
-func (c *Corpus) Article(i, n int) *digest.Article {
+// Article returns article number i of n, published by outlet. Its link
+// is on the outlet's site, numbered by i, as a poll of the outlet's feed
+// finds it. Publication times rise with i, from BenchSpan before BenchEnd
+// to BenchEnd; a third of the articles have a summary only, as a third of
+// feeds give no content.
+func (c *Corpus) Article(i, n, outlet int) *digest.Article {
 	pub := BenchEnd.Add(-BenchSpan + time.Duration(float64(BenchSpan)*float64(i)/float64(n))).
 		Add(-time.Duration(c.r.IntN(3600)) * time.Second).Truncate(time.Second)
 	var entities []string
@@ -168,12 +176,12 @@ func (c *Corpus) Article(i, n int) *digest.Article {
 		content = c.text(60+c.r.IntN(340), true, entities)
 	}
 	return &digest.Article{
-		Key:       fmt.Sprintf("https://news%d.example/a/%d", i%BenchSources, i),
-		URL:       fmt.Sprintf("https://news%d.example/a/%d", i%BenchSources, i),
+		Key:       fmt.Sprintf("https://news%d.example/a/%d", outlet, i),
+		URL:       fmt.Sprintf("https://news%d.example/a/%d", outlet, i),
 		Title:     title,
 		Summary:   c.text(20+c.r.IntN(30), true, entities),
 		Content:   content,
-		Source:    BenchSourceName(i % BenchSources),
+		Source:    BenchSourceName(outlet),
 		Language:  "en",
 		Published: pub,
 		FirstSeen: pub.Add(time.Duration(c.r.IntN(600)) * time.Second),
@@ -207,7 +215,9 @@ type IngestStats struct {
 
 // Ingest creates the corpus's BenchSources feeds in s and saves n
 // articles through SaveArticles in batches of batch, one feed per batch in
-// turn as polls would save them, clustering each batch with Stories and
+// turn with articles of that feed's outlet, as polls would save them
+// (articles stored together share a site, so their links sit together in
+// the index of links), clustering each batch with Stories and
 // AssignStories. Only the store's calls are timed, not the generating.
 // cpuStart and cpuStop read the CPU time to charge to SaveArticles (nil
 // when not measured): called right before and right after each call, so
@@ -226,16 +236,17 @@ func (c *Corpus) Ingest(tb testing.TB, s digest.Store, n, batch int, cpuStart, c
 	var st IngestStats
 	arts := make([]*digest.Article, 0, batch)
 	for i := 0; i < n; i += batch {
+		outlet := (i / batch) % BenchSources
 		arts = arts[:0]
 		for j := i; j < min(i+batch, n); j++ {
-			arts = append(arts, c.Article(j, n))
+			arts = append(arts, c.Article(j, n, outlet))
 		}
 		var cpu0 time.Duration
 		if cpuStart != nil {
 			cpu0 = cpuStart()
 		}
 		t0 := time.Now()
-		ins, err := s.SaveArticles(ctx, feeds[(i/batch)%BenchSources], arts)
+		ins, err := s.SaveArticles(ctx, feeds[outlet], arts)
 		st.Wall += time.Since(t0)
 		if cpuStop != nil {
 			st.CPU += cpuStop() - cpu0
