@@ -414,8 +414,11 @@ func TestRankByRelevanceIsExact(t *testing.T) {
 				queries = append(queries, fmt.Sprintf("w%d", 10+i*17))
 			}
 			// check compares the shortcut with scoring every candidate, for
-			// pages of one, eleven and forty stories.
+			// pages of one, eleven and forty stories; and so does a pass
+			// over only the few candidates with the highest bounds, when it
+			// says they were enough. Some must not be.
 			check := func(t *testing.T, queries []string) {
+				short := 0
 				for _, query := range queries {
 					q := mustParseQuery(t, query)
 					m := queryMatch(q)
@@ -431,10 +434,25 @@ func TestRankByRelevanceIsExact(t *testing.T) {
 						if err != nil {
 							t.Fatal(err)
 						}
-						if want := full[:min(need, len(full))]; !slices.Equal(fast, want) {
+						want := full[:min(need, len(full))]
+						if !slices.Equal(fast, want) {
 							t.Errorf("%s, first %d: shortcut ranks\n%v\nscoring all ranks\n%v", query, need, fast, want)
 						}
+						for _, limit := range []int{1, 3, 10} {
+							few, complete, err := db.rankCandidates(ctx, m.full(), 1, snapshot, searchNow, need, limit)
+							if err != nil {
+								t.Fatal(err)
+							}
+							if !complete {
+								short++
+							} else if !slices.Equal(few, want) {
+								t.Errorf("%s, first %d: %d candidates said to be enough rank\n%v\nscoring all ranks\n%v", query, need, limit, few, want)
+							}
+						}
 					}
+				}
+				if short == 0 {
+					t.Error("every pass over a few candidates was enough; the test needs some that are not")
 				}
 			}
 			t.Run("as stored", func(t *testing.T) {
