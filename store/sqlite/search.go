@@ -257,10 +257,10 @@ func recencyBoostSQL(published string) string {
 //
 // SQLite sorts the candidates by bound keeping only as many as asked for;
 // sorting all of them took an eighth of the CPU time of phrase searches
-// (merged index of a million articles). So a first pass
-// asks for the rankFirstPass (or four times need) with the highest
-// bounds, which is enough unless more are in contention; only then does a
-// second pass sort them all.
+// (merged index of a million articles). So a first pass asks for the
+// rankFirstPass (or four times need) with the highest bounds, which is
+// enough unless more are in contention; only then does a second pass sort
+// them all.
 func (db *DB) rankByRelevance(ctx context.Context, expr string, lo, hi int64, now time.Time, need int) ([]rankedStory, error) {
 	ranked, complete, err := db.rankCandidates(ctx, expr, lo, hi, now, need, max(rankFirstPass, 4*need))
 	if err != nil || complete {
