@@ -240,8 +240,8 @@ func (sq *snippetQuery) snippet(tz *ftsTokenizer, text string, live []bool, n in
 		if s.from > s.to {
 			continue
 		}
-		if n := len(marks); n > 0 && s.from <= marks[n-1].to {
-			marks[n-1].to = max(marks[n-1].to, s.to)
+		if k := len(marks); k > 0 && s.from <= marks[k-1].to {
+			marks[k-1].to = max(marks[k-1].to, s.to)
 			continue
 		}
 		marks = append(marks, s)
