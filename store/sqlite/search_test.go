@@ -567,6 +567,108 @@ func TestSaveArticlesInChunks(t *testing.T) {
 	}
 }
 
+// TestSaveArticlesSizeClasses saves batches of every size from 1 to 9, and
+// of 2049, through statements padded to a power of two (or saveChunk) with
+// NULL rows: the batches hold new keys, a key repeated within the batch and
+// one or two keys stored before. Only real rows are stored and linked, and
+// each statement is prepared once per class.
+func TestSaveArticlesSizeClasses(t *testing.T) {
+	for _, c := range []struct{ n, class, rows int }{
+		{1, 0, 1}, {2, 1, 2}, {3, 2, 4}, {4, 2, 4}, {5, 3, 8}, {100, 7, 128},
+		{2048, 11, 2048}, {2049, 12, saveChunk}, {saveChunk, 12, saveChunk},
+	} {
+		if class, rows := saveClass(c.n); class != c.class || rows != c.rows {
+			t.Errorf("saveClass(%d) = %d, %d; want %d, %d", c.n, class, rows, c.class, c.rows)
+		}
+	}
+
+	db, f := openSearchDB(t)
+	ctx := context.Background()
+	other := &digest.Feed{URL: "https://other.example/feed"}
+	if err := db.CreateFeed(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	stored := saveSearchArticles(t, db, other.ID, "quasar stored a", "quasar stored b")
+	articles, links := 2, 0 // stored, and linked to f
+	for _, n := range []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 2049} {
+		var batch, want []*digest.Article
+		for i := range n {
+			switch {
+			case i == 1 || i == 3: // stored before, by the other feed
+				batch = append(batch, &digest.Article{Key: stored[i/2].Key, Title: "again"})
+				if n == 2 && i == 1 || n == 4 && i == 3 {
+					links++ // its first link to f
+				}
+			case i == 2: // repeated within the batch
+				batch = append(batch, &digest.Article{Key: batch[0].Key, Title: "repeated"})
+			default:
+				key := fmt.Sprintf("quasar %d-%d", n, i)
+				a := &digest.Article{Key: key, Title: key + " observed", Published: searchNow}
+				batch = append(batch, a)
+				want = append(want, a)
+			}
+		}
+		ins, err := db.SaveArticles(ctx, f.ID, batch)
+		if err != nil {
+			t.Fatalf("batch of %d: %v", n, err)
+		}
+		if len(ins) != len(want) {
+			t.Fatalf("batch of %d: inserted %d articles, want %d", n, len(ins), len(want))
+		}
+		for i, a := range ins {
+			if a != want[i] || a.ID == 0 {
+				t.Fatalf("batch of %d: inserted[%d] is %q with ID %d, want %q", n, i, a.Key, a.ID, want[i].Key)
+			}
+		}
+		articles += len(want)
+		links += len(want)
+		var gotArticles, gotLinks int
+		if err := db.db.QueryRow(`SELECT count(*) FROM articles`).Scan(&gotArticles); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.db.QueryRow(`SELECT count(*) FROM article_feeds WHERE feed_id = ?`, f.ID).Scan(&gotLinks); err != nil {
+			t.Fatal(err)
+		}
+		if gotArticles != articles || gotLinks != links {
+			t.Fatalf("after a batch of %d: %d articles and %d links of the feed, want %d and %d", n, gotArticles, gotLinks, articles, links)
+		}
+	}
+	for _, a := range stored {
+		feeds, err := db.ArticleFeeds(ctx, a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(feeds, []int64{f.ID, other.ID}) {
+			t.Errorf("%s, stored before, is linked to feeds %v, want %v", a.Key, feeds, []int64{f.ID, other.ID})
+		}
+	}
+	got, err := db.FindArticleByKey(ctx, "quasar 3-0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Title != "quasar 3-0 observed" {
+		t.Errorf("quasar 3-0 was stored with title %q, from its repetition", got.Title)
+	}
+	checkIndex(t, db)
+	// Sizes 1 to 9 and 2049 fall in classes 0 to 4 and 12; batches look up
+	// one or two stored keys.
+	for kind := range saveStmtKinds {
+		var classes []int
+		for c, st := range db.save.stmts[kind] {
+			if st != nil {
+				classes = append(classes, c)
+			}
+		}
+		want := []int{0, 1, 2, 3, 4, 12}
+		if kind == findArticles {
+			want = []int{0, 1}
+		}
+		if !slices.Equal(classes, want) {
+			t.Errorf("statements of kind %d prepared for classes %v, want %v", kind, classes, want)
+		}
+	}
+}
+
 func TestMaintainSearchIndex(t *testing.T) {
 	db, f := openSearchDB(t)
 	ctx := context.Background()

@@ -40,6 +40,9 @@ type DB struct {
 	// twentieth and a fortieth of a typical search.
 	rankStmt, hitsStmt *sql.Stmt
 
+	// save holds SaveArticles' statements, prepared on first use.
+	save saveStmts
+
 	// Now is the clock used for timestamps the store sets itself.
 	Now func() time.Time
 }
@@ -214,6 +217,7 @@ func (db *DB) Ping(ctx context.Context) error {
 func (db *DB) Close() error {
 	db.rankStmt.Close()
 	db.hitsStmt.Close()
+	db.save.close()
 	return db.db.Close()
 }
 
