@@ -478,10 +478,10 @@ func (db *DB) idRange(ctx context.Context, since, before time.Time, snapshot int
 // MergeSearchIndex does up to about pages pages of merge work on the
 // search index and reports whether more remains. Each SaveArticles call
 // adds its articles to the index as a small segment of its own, and FTS5
-// merges segments only sixteen at a time, which keeps ingestion fast but
-// leaves many segments for queries to read; merging them while the bot is
-// idle makes searches cheaper (see the report of BenchmarkSearchQuery with
-// HERALD_SEARCH_BENCH_MERGE=1). Safe to call at any time: it is one write
+// merges segments only 32 at a time (migration 0006), which keeps
+// ingestion fast but leaves many segments for queries to read; merging
+// them while the bot is idle makes searches cheaper (see the report of
+// BenchmarkSearchQuery with HERALD_SEARCH_BENCH_MERGE=1). Safe to call at any time: it is one write
 // transaction, longer the more pages it may merge. A daemon calls
 // MaintainSearchIndex, which calls this in steps.
 func (db *DB) MergeSearchIndex(ctx context.Context, pages int) (more bool, err error) {
