@@ -481,9 +481,9 @@ func (db *DB) idRange(ctx context.Context, since, before time.Time, snapshot int
 // merges segments only 32 at a time (migration 0006), which keeps
 // ingestion fast but leaves many segments for queries to read; merging
 // them while the bot is idle makes searches cheaper (see the report of
-// BenchmarkSearchQuery with HERALD_SEARCH_BENCH_MERGE=1). Safe to call at any time: it is one write
-// transaction, longer the more pages it may merge. A daemon calls
-// MaintainSearchIndex, which calls this in steps.
+// BenchmarkSearchQuery with HERALD_SEARCH_BENCH_MERGE=1). Safe to call at
+// any time: it is one write transaction, longer the more pages it may
+// merge. A daemon calls MaintainSearchIndex, which calls this in steps.
 func (db *DB) MergeSearchIndex(ctx context.Context, pages int) (more bool, err error) {
 	if pages <= 0 {
 		return false, digest.Errorf(digest.EINVALID, "merge pages must be positive, got %d", pages)
