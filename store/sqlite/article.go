@@ -101,7 +101,7 @@ func (db *DB) saveChunkTx(ctx context.Context, tx *sql.Tx, feedID int64, chunk [
 		args = append(args, a.Key, feedID, a.GUID, a.URL, a.Title, a.Summary, a.Content,
 			a.Author, a.ImageURL, a.Language, a.Source, micros(published), micros(firstSeen))
 	}
-	args = args[:cap(args)] // the rows that pad the statement are NULL
+	args = padNull(args, rows*articleInsertColumns)
 	ids := make(map[string]int64, len(chunk))
 	// RETURNING gives the rows in no promised order, so match them up by
 	// key.
@@ -129,14 +129,12 @@ func (db *DB) saveChunkTx(ctx context.Context, tx *sql.Tx, feedID int64, chunk [
 		if err != nil {
 			return nil, fmt.Errorf("find %d stored articles: %w", len(known), err)
 		}
-		n := len(known)
-		known = append(known, make([]any, rows-n)...)
-		res, err := tx.StmtContext(ctx, find).QueryContext(ctx, known...)
+		res, err := tx.StmtContext(ctx, find).QueryContext(ctx, padNull(known, rows)...)
 		if err == nil {
 			err = readKeyIDs(res, ids, -1)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("find %d stored articles: %w", n, err)
+			return nil, fmt.Errorf("find %d stored articles: %w", len(known), err)
 		}
 	}
 	// Every article of the chunk is linked to the feed, with the time the
@@ -153,11 +151,21 @@ func (db *DB) saveChunkTx(ctx context.Context, tx *sql.Tx, feedID int64, chunk [
 		}
 		args = append(args, feedID, id, micros(ts[i].firstSeen))
 	}
-	args = append(args, make([]any, (rows-len(chunk))*3)...)
+	args = padNull(args, rows*3)
 	if _, err := tx.StmtContext(ctx, link).ExecContext(ctx, args...); err != nil {
 		return nil, fmt.Errorf("link %d articles to feed %d: %w", len(chunk), feedID, err)
 	}
 	return inserted, nil
+}
+
+// padNull extends args to n values with nil ones, the NULL rows that pad a
+// statement of saveSQL.
+func padNull(args []any, n int) []any {
+	if n <= cap(args) {
+		clear(args[len(args):n])
+		return args[:n]
+	}
+	return append(args, make([]any, n-len(args))...)
 }
 
 // readKeyIDs reads rows of (id, key) into ids, each ID times sign, and
