@@ -40,8 +40,10 @@ type DB struct {
 	// twentieth and a fortieth of a typical search.
 	rankStmt, hitsStmt *sql.Stmt
 
-	// save holds SaveArticles' statements, prepared on first use.
-	save saveStmts
+	// save holds SaveArticles' statements, prepared on first use; saves
+	// queues its calls to write overlapping ones together.
+	save  saveStmts
+	saves saveQueue
 
 	// Now is the clock used for timestamps the store sets itself.
 	Now func() time.Time
