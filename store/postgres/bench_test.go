@@ -5,15 +5,16 @@ package postgres
 // Ingest and search at scale on PostgreSQL: synthetic articles saved
 // through SaveArticles, then the latency of DB.Search next to the plain
 // full-text statements it builds on. The corpus, its queries and the
-// variables HERALD_SEARCH_BENCH_ARTICLES and HERALD_SEARCH_BENCH_BATCH are
-// store/storetest's (bench.go), shared with store/sqlite's benchmark, so
-// the figures of both stores compare.
+// variables HERALD_SEARCH_BENCH_ARTICLES, HERALD_SEARCH_BENCH_BATCH and
+// HERALD_SEARCH_BENCH_WORKERS are store/storetest's (bench.go), shared
+// with store/sqlite's benchmark, so the figures of both stores compare.
 //
 //	HERALD_TEST_POSTGRES          the server (skipped without it)
 //	HERALD_SEARCH_BENCH_ARTICLES  articles to generate (default 20000)
 //	HERALD_SEARCH_BENCH_SCHEMA    schema to build once and reuse (default:
 //	                              a new schema per run, dropped after it)
 //	HERALD_SEARCH_BENCH_BATCH     articles per SaveArticles call (default 100)
+//	HERALD_SEARCH_BENCH_WORKERS   SaveArticles calls at once (default 16)
 //
 // For example:
 //
@@ -90,7 +91,7 @@ func buildBenchDB(b *testing.B, u string, n int) ingestStats {
 		start = func() time.Duration { s := server(); return s + storetest.ProcessCPUTime() }
 		stop = func() time.Duration { c := storetest.ProcessCPUTime(); return c + server() }
 	}
-	st := ingestStats{IngestStats: storetest.NewCorpus().Ingest(b, db, n, storetest.BenchBatch(b), start, stop)}
+	st := ingestStats{IngestStats: storetest.NewCorpus().Ingest(b, db, n, storetest.BenchBatch(b), storetest.BenchWorkers(b), start, stop)}
 	if _, err := db.pool.Exec(ctx, `VACUUM ANALYZE articles`); err != nil {
 		b.Fatal(err)
 	}

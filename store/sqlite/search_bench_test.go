@@ -11,6 +11,9 @@ package sqlite
 //	                              (default: a temporary file per run)
 //	HERALD_SEARCH_BENCH_BATCH     articles per SaveArticles call (default
 //	                              100, a large feed fetch)
+//	HERALD_SEARCH_BENCH_WORKERS   SaveArticles calls at once (default 16,
+//	                              the poller's fetches at once; 1 saves
+//	                              one batch at a time)
 //	HERALD_SEARCH_BENCH_MERGE     1: before measuring queries, merge the
 //	                              index with MergeSearchIndex, as an idle
 //	                              daemon would (this changes the file)
@@ -23,8 +26,9 @@ package sqlite
 // BenchmarkSearchIngest always builds a new database (at the given path,
 // replacing it); BenchmarkSearchQuery reuses one that holds the expected
 // number of articles. The corpus, its queries and the variables
-// HERALD_SEARCH_BENCH_ARTICLES and HERALD_SEARCH_BENCH_BATCH are those of
-// store/storetest (bench.go), shared with store/postgres's benchmark.
+// HERALD_SEARCH_BENCH_ARTICLES, HERALD_SEARCH_BENCH_BATCH and
+// HERALD_SEARCH_BENCH_WORKERS are those of store/storetest (bench.go),
+// shared with store/postgres's benchmark.
 
 import (
 	"context"
@@ -33,27 +37,12 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/seed-c50b6fda/herald/digest"
 	"github.com/seed-c50b6fda/herald/store/storetest"
 )
-
-// threadCPUTime is the CPU time of the calling OS thread, to be used with
-// runtime.LockOSThread: the pure-Go SQLite runs a query on the thread of
-// the goroutine that steps it.
-func threadCPUTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(rusageThread, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// rusageThread is RUSAGE_THREAD of getrusage(2) on Linux.
-const rusageThread = 1
 
 type ingestStats struct {
 	storetest.IngestStats
@@ -77,7 +66,7 @@ func buildBenchDB(tb testing.TB, path string, n int) ingestStats {
 	defer db.Close()
 	db.Now = func() time.Time { return storetest.BenchEnd }
 	var st ingestStats
-	st.IngestStats = storetest.NewCorpus().Ingest(tb, db, n, storetest.BenchBatch(tb), storetest.ProcessCPUTime, storetest.ProcessCPUTime)
+	st.IngestStats = storetest.NewCorpus().Ingest(tb, db, n, storetest.BenchBatch(tb), storetest.BenchWorkers(tb), storetest.ProcessCPUTime, storetest.ProcessCPUTime)
 	if _, err := db.db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
 		tb.Fatal(err)
 	}
@@ -100,8 +89,8 @@ func benchDBPath(tb testing.TB) string {
 }
 
 // BenchmarkSearchIngest measures SaveArticles with the search index kept
-// in step: articles per second of wall and of CPU time, and the size of
-// the result.
+// in step, called by HERALD_SEARCH_BENCH_WORKERS goroutines at once:
+// articles per second of wall and of CPU time, and the size of the result.
 func BenchmarkSearchIngest(b *testing.B) {
 	n := storetest.BenchArticles(b)
 	path := benchDBPath(b)
@@ -253,10 +242,10 @@ func BenchmarkSearchQuery(b *testing.B) {
 			for i := 0; b.Loop(); i++ {
 				q := qs[i%len(qs)]
 				for _, name := range names {
-					t0, c0 := time.Now(), threadCPUTime()
+					t0, c0 := time.Now(), storetest.ThreadCPUTime()
 					k, err := run[name](q)
 					lat[name] = append(lat[name], time.Since(t0))
-					cpu[name] = append(cpu[name], threadCPUTime()-c0)
+					cpu[name] = append(cpu[name], storetest.ThreadCPUTime()-c0)
 					if err != nil {
 						b.Fatalf("%s %q: %v", name, q, err)
 					}

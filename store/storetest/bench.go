@@ -11,6 +11,8 @@ package storetest
 //	HERALD_SEARCH_BENCH_BATCH     articles per SaveArticles call
 //	                              (BenchBatch; default 100, a large feed
 //	                              fetch)
+//	HERALD_SEARCH_BENCH_WORKERS   SaveArticles calls at once (BenchWorkers;
+//	                              default 16, as the poller's fetches)
 //
 // The text is random: words drawn from a 50,000-word made-up vocabulary
 // with a Zipf distribution, as words are in real prose, and named entities
@@ -22,9 +24,12 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -73,6 +78,22 @@ func BenchBatch(tb testing.TB) int {
 	return n
 }
 
+// BenchWorkers is the number of goroutines that save at once:
+// HERALD_SEARCH_BENCH_WORKERS, from 1 to 64, or 16 when unset, the
+// poller's default number of feeds fetched at once.
+func BenchWorkers(tb testing.TB) int {
+	tb.Helper()
+	s := os.Getenv("HERALD_SEARCH_BENCH_WORKERS")
+	if s == "" {
+		return 16
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > 64 {
+		tb.Fatalf("HERALD_SEARCH_BENCH_WORKERS=%q: want a number from 1 to 64", s)
+	}
+	return n
+}
+
 // BenchWord is the made-up word of rank r (0 is the most common):
 // syllables written in base 25, so every rank has its own spelling.
 func BenchWord(r int) string {
@@ -110,7 +131,8 @@ func BenchSourceName(i int) string {
 
 // Corpus generates the articles of a benchmark deterministically.
 type Corpus struct {
-	r        *rand.Rand
+	r        *rand.Rand // the articles
+	rs       *rand.Rand // the stories, apart: they are drawn after the articles
 	zipf     *rand.Zipf
 	entities *rand.Zipf
 	recent   []int64 // stories of recent articles, for later ones to join
@@ -120,7 +142,7 @@ type Corpus struct {
 // the same order, every time.
 func NewCorpus() *Corpus {
 	r := rand.New(rand.NewPCG(20260322, 6))
-	return &Corpus{r: r, zipf: rand.NewZipf(r, 1.1, 2, benchVocabulary-1), entities: rand.NewZipf(r, 1.1, 5, benchEntities-1)}
+	return &Corpus{r: r, rs: rand.New(rand.NewPCG(20260322, 7)), zipf: rand.NewZipf(r, 1.1, 2, benchVocabulary-1), entities: rand.NewZipf(r, 1.1, 5, benchEntities-1)}
 }
 
 // text returns words words of prose, with the entities of the article
@@ -188,16 +210,17 @@ func (c *Corpus) Article(i, n, outlet int) *digest.Article {
 	}
 }
 
-// Stories clusters newly saved articles: a third join the story of one of
-// the last 2,000 articles, the others found stories of their own.
-func (c *Corpus) Stories(inserted []*digest.Article) []digest.StoryAssignment {
-	as := make([]digest.StoryAssignment, len(inserted))
-	for k, a := range inserted {
-		story := a.ID
-		if len(c.recent) > 0 && c.r.IntN(3) == 0 {
-			story = c.recent[c.r.IntN(len(c.recent))]
+// Stories clusters newly saved articles, given their IDs: a third join the
+// story of one of the last 2,000 articles, the others found stories of
+// their own.
+func (c *Corpus) Stories(ids []int64) []digest.StoryAssignment {
+	as := make([]digest.StoryAssignment, len(ids))
+	for k, id := range ids {
+		story := id
+		if len(c.recent) > 0 && c.rs.IntN(3) == 0 {
+			story = c.recent[c.rs.IntN(len(c.recent))]
 		}
-		as[k] = digest.StoryAssignment{ArticleID: a.ID, StoryID: story}
+		as[k] = digest.StoryAssignment{ArticleID: id, StoryID: story}
 		c.recent = append(c.recent, story)
 	}
 	if len(c.recent) > 2000 {
@@ -208,8 +231,8 @@ func (c *Corpus) Stories(inserted []*digest.Article) []digest.StoryAssignment {
 
 // IngestStats are the times Ingest measured.
 type IngestStats struct {
-	Wall   time.Duration // in SaveArticles
-	CPU    time.Duration // CPU time in SaveArticles, as the cpu functions read it
+	Wall   time.Duration // from the first SaveArticles call to the end of the last
+	CPU    time.Duration // CPU time over the same span, less generating the articles
 	Assign time.Duration // in AssignStories
 }
 
@@ -217,12 +240,17 @@ type IngestStats struct {
 // articles through SaveArticles in batches of batch, one feed per batch in
 // turn with articles of that feed's outlet, as polls would save them
 // (articles stored together share a site, so their links sit together in
-// the index of links), clustering each batch with Stories and
-// AssignStories. Only the store's calls are timed, not the generating.
+// the index of links). workers goroutines save at once, as the poller's
+// fetches do; one goroutine generates the batches ahead of them. Then it
+// clusters the saved articles with Stories and AssignStories, batch by
+// batch in order, timed apart.
+//
 // cpuStart and cpuStop read the CPU time to charge to SaveArticles (nil
-// when not measured): called right before and right after each call, so
-// that a reading that costs CPU itself can leave its cost outside.
-func (c *Corpus) Ingest(tb testing.TB, s digest.Store, n, batch int, cpuStart, cpuStop func() time.Duration) IngestStats {
+// when not measured), called at the start and at the end of the saving, so
+// that a reading that costs CPU itself can leave its cost outside. The CPU
+// time the generating goroutine's thread used is taken off (where the
+// system reports a thread's time: Linux).
+func (c *Corpus) Ingest(tb testing.TB, s digest.Store, n, batch, workers int, cpuStart, cpuStop func() time.Duration) IngestStats {
 	tb.Helper()
 	ctx := tb.Context()
 	feeds := make([]int64, BenchSources)
@@ -233,40 +261,81 @@ func (c *Corpus) Ingest(tb testing.TB, s digest.Store, n, batch int, cpuStart, c
 		}
 		feeds[i] = f.ID
 	}
-	var st IngestStats
-	arts := make([]*digest.Article, 0, batch)
-	for i := 0; i < n; i += batch {
-		outlet := (i / batch) % BenchSources
-		arts = arts[:0]
-		for j := i; j < min(i+batch, n); j++ {
-			arts = append(arts, c.Article(j, n, outlet))
-		}
-		var cpu0 time.Duration
-		if cpuStart != nil {
-			cpu0 = cpuStart()
-		}
-		t0 := time.Now()
-		ins, err := s.SaveArticles(ctx, feeds[outlet], arts)
-		st.Wall += time.Since(t0)
-		if cpuStop != nil {
-			st.CPU += cpuStop() - cpu0
-		}
-		if err != nil {
-			tb.Fatal(err)
-		}
-		t0 = time.Now()
-		if err := s.AssignStories(ctx, c.Stories(ins), BenchEnd); err != nil {
-			tb.Fatal(err)
-		}
-		st.Assign += time.Since(t0)
-		if done := i + batch; done%100000 < batch {
-			if st.CPU > 0 {
-				tb.Logf("%d articles: %.0f articles/s, %.0f articles/cpu-s so far", done, float64(done)/st.Wall.Seconds(), float64(done)/st.CPU.Seconds())
-			} else {
-				tb.Logf("%d articles: %.0f articles/s so far", done, float64(done)/st.Wall.Seconds())
+	type job struct {
+		k    int // the batch's number
+		feed int64
+		arts []*digest.Article
+	}
+	batches := (n + batch - 1) / batch
+	jobs := make(chan job, 2*workers)
+	var genCPU atomic.Int64 // nanoseconds
+	stop := make(chan struct{})
+	go func() {
+		runtime.LockOSThread()
+		defer close(jobs)
+		for k := range batches {
+			t0 := ThreadCPUTime()
+			outlet := k % BenchSources
+			arts := make([]*digest.Article, 0, batch)
+			for j := k * batch; j < min((k+1)*batch, n); j++ {
+				arts = append(arts, c.Article(j, n, outlet))
+			}
+			genCPU.Add(int64(ThreadCPUTime() - t0))
+			select {
+			case jobs <- job{k, feeds[outlet], arts}:
+			case <-stop:
+				return
 			}
 		}
+	}()
+
+	var st IngestStats
+	var cpu0 time.Duration
+	if cpuStart != nil {
+		cpu0 = cpuStart()
 	}
+	saved := make([][]int64, batches) // the IDs each batch inserted
+	var done atomic.Int64
+	var failed sync.Once
+	t0 := time.Now()
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for j := range jobs {
+				ins, err := s.SaveArticles(ctx, j.feed, j.arts)
+				if err != nil {
+					failed.Do(func() {
+						tb.Errorf("save batch %d: %v", j.k, err)
+						close(stop)
+					})
+					return
+				}
+				ids := make([]int64, len(ins))
+				for i, a := range ins {
+					ids[i] = a.ID
+				}
+				saved[j.k] = ids
+				if d := done.Add(int64(len(j.arts))); d%100000 < int64(len(j.arts)) {
+					tb.Logf("%d articles: %.0f articles/s so far", d, float64(d)/time.Since(t0).Seconds())
+				}
+			}
+		})
+	}
+	wg.Wait()
+	st.Wall = time.Since(t0)
+	if cpuStop != nil {
+		st.CPU = cpuStop() - cpu0 - time.Duration(genCPU.Load())
+	}
+	if tb.Failed() {
+		tb.FailNow()
+	}
+	t0 = time.Now()
+	for _, ids := range saved {
+		if err := s.AssignStories(ctx, c.Stories(ids), BenchEnd); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	st.Assign = time.Since(t0)
 	return st
 }
 
@@ -301,6 +370,21 @@ func Percentile(ds []time.Duration, p float64) time.Duration {
 	slices.Sort(s)
 	return s[min(len(s)-1, int(p*float64(len(s))))]
 }
+
+// ThreadCPUTime is the CPU time of the calling OS thread, to be used with
+// runtime.LockOSThread (the pure-Go SQLite runs a statement on the thread
+// of the goroutine that steps it); 0 where the system does not report a
+// thread's time.
+func ThreadCPUTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(rusageThread, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// rusageThread is RUSAGE_THREAD of getrusage(2) on Linux.
+const rusageThread = 1
 
 // ProcessCPUTime is the user plus system CPU time of this process so far;
 // it tells a benchmark's cost apart from other processes' on a shared
