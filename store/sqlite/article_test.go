@@ -313,3 +313,40 @@ func TestSaveArticlesConcurrently(t *testing.T) {
 	}
 	checkIndex(t, db)
 }
+
+// TestWritersQueueInProcess checks the process's write lock: a write waits
+// while another holds it, and gives up, writing nothing, when its context
+// ends first.
+func TestWritersQueueInProcess(t *testing.T) {
+	db, f := openSearchDB(t)
+	ctx := context.Background()
+	if err := db.lockWrite(ctx); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		f.Title = "updated while another wrote"
+		done <- db.UpdateFeed(ctx, f)
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("UpdateFeed finished while the write lock was held: %v", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel()
+	if err := db.SetState(short, "k", "v"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("SetState that timed out waiting: err = %v, want context.DeadlineExceeded", err)
+	}
+	db.unlockWrite()
+	if err := <-done; err != nil {
+		t.Fatalf("UpdateFeed after the lock was released: %v", err)
+	}
+	got, err := db.FindFeedByID(ctx, f.ID)
+	if err != nil || got.Title != f.Title {
+		t.Errorf("feed after the update: %+v, %v", got, err)
+	}
+	if v, err := db.State(ctx, "k"); digest.ErrorCode(err) != digest.ENOTFOUND {
+		t.Errorf("state written by a call that gave up: %q, %v", v, err)
+	}
+}

@@ -40,7 +40,7 @@ func (db *DB) CreateFeed(ctx context.Context, f *digest.Feed) error {
 	if f.CreatedAt.IsZero() {
 		f.CreatedAt = db.now()
 	}
-	res, err := db.db.ExecContext(ctx, `INSERT INTO feeds (url, name, title, site_url, language, priority, created_at,
+	res, err := db.exec(ctx, `INSERT INTO feeds (url, name, title, site_url, language, priority, created_at,
 		etag, last_modified, body_hash, checked_at, succeeded_at, next_check_at, consecutive_errors, last_error, failing_since)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		f.URL, f.Name, f.Title, f.SiteURL, f.Language, f.Priority, micros(f.CreatedAt),
@@ -124,7 +124,7 @@ func (db *DB) ListFeeds(ctx context.Context, filter digest.FeedFilter) ([]*diges
 
 // UpdateFeed implements digest.FeedStore.
 func (db *DB) UpdateFeed(ctx context.Context, f *digest.Feed) error {
-	res, err := db.db.ExecContext(ctx, `UPDATE feeds SET name = ?, title = ?, site_url = ?, language = ?, priority = ?,
+	res, err := db.exec(ctx, `UPDATE feeds SET name = ?, title = ?, site_url = ?, language = ?, priority = ?,
 		etag = ?, last_modified = ?, body_hash = ?, checked_at = ?, succeeded_at = ?, next_check_at = ?,
 		consecutive_errors = ?, last_error = ?, failing_since = ? WHERE id = ?`,
 		f.Name, f.Title, f.SiteURL, f.Language, f.Priority,
@@ -138,7 +138,7 @@ func (db *DB) UpdateFeed(ctx context.Context, f *digest.Feed) error {
 
 // DeleteFeed implements digest.FeedStore.
 func (db *DB) DeleteFeed(ctx context.Context, id int64) error {
-	res, err := db.db.ExecContext(ctx, `DELETE FROM feeds WHERE id = ?`, id)
+	res, err := db.exec(ctx, `DELETE FROM feeds WHERE id = ?`, id)
 	if err != nil {
 		return fmt.Errorf("delete feed %d: %w", id, err)
 	}

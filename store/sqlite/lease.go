@@ -23,11 +23,11 @@ func (db *DB) AcquireLease(ctx context.Context, name, owner string, ttl time.Dur
 	}
 	now := db.now()
 	var got string
-	err = db.db.QueryRowContext(ctx, `INSERT INTO leases (name, owner, expires_at) VALUES (?, ?, ?)
+	err = db.execRow(ctx, `INSERT INTO leases (name, owner, expires_at) VALUES (?, ?, ?)
 		ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
 		WHERE leases.owner = excluded.owner OR leases.expires_at <= ?
 		RETURNING owner`,
-		name, owner, micros(now)+ttlMicros, micros(now)).Scan(&got)
+		[]any{name, owner, micros(now) + ttlMicros, micros(now)}, &got)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil // another owner holds it
 	}
@@ -39,7 +39,7 @@ func (db *DB) AcquireLease(ctx context.Context, name, owner string, ttl time.Dur
 
 // ReleaseLease implements digest.LeaseStore.
 func (db *DB) ReleaseLease(ctx context.Context, name, owner string) error {
-	if _, err := db.db.ExecContext(ctx, `DELETE FROM leases WHERE name = ? AND owner = ?`, name, owner); err != nil {
+	if _, err := db.exec(ctx, `DELETE FROM leases WHERE name = ? AND owner = ?`, name, owner); err != nil {
 		return fmt.Errorf("release lease %q of %q: %w", name, owner, err)
 	}
 	return nil
@@ -89,7 +89,7 @@ func (db *DB) ListLeases(ctx context.Context, prefix string) ([]*digest.Lease, e
 // has not expired on db.Now, whatever before says: deleting a held lease
 // would let a second owner take it.
 func (db *DB) PruneLeases(ctx context.Context, before time.Time) (int, error) {
-	res, err := db.db.ExecContext(ctx, `DELETE FROM leases WHERE expires_at < ? AND expires_at <= ?`,
+	res, err := db.exec(ctx, `DELETE FROM leases WHERE expires_at < ? AND expires_at <= ?`,
 		micros(before), micros(db.now()))
 	if err != nil {
 		return 0, fmt.Errorf("prune leases expired before %s: %w", before.Format(time.RFC3339), err)

@@ -151,7 +151,7 @@ func (db *DB) ListOutbox(ctx context.Context, filter digest.OutboxFilter) ([]*di
 
 // MarkSent implements digest.OutboxStore.
 func (db *DB) MarkSent(ctx context.Context, id int64, platformID string, at time.Time) error {
-	res, err := db.db.ExecContext(ctx, `UPDATE outbox SET status = ?, platform_id = ?, sent_at = ?, attempts = attempts + 1,
+	res, err := db.exec(ctx, `UPDATE outbox SET status = ?, platform_id = ?, sent_at = ?, attempts = attempts + 1,
 		last_error = '' WHERE id = ? AND status = ?`, digest.OutboxSent, platformID, micros(at), id, digest.OutboxPending)
 	if err != nil {
 		return fmt.Errorf("mark outbox message %d sent: %w", id, err)
@@ -165,7 +165,7 @@ func (db *DB) MarkAttemptFailed(ctx context.Context, id int64, reason string, ne
 	if next.IsZero() {
 		status = digest.OutboxFailed
 	}
-	res, err := db.db.ExecContext(ctx, `UPDATE outbox SET status = ?, attempts = attempts + 1, last_error = ?,
+	res, err := db.exec(ctx, `UPDATE outbox SET status = ?, attempts = attempts + 1, last_error = ?,
 		next_attempt_at = ? WHERE id = ? AND status = ?`, status, reason, micros(next), id, digest.OutboxPending)
 	if err != nil {
 		return fmt.Errorf("mark outbox message %d failed: %w", id, err)

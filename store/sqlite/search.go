@@ -490,6 +490,10 @@ func (db *DB) MergeSearchIndex(ctx context.Context, pages int) (more bool, err e
 	}
 	// total_changes() is per connection, so read it around the merge on
 	// one.
+	if err := db.lockWrite(ctx); err != nil {
+		return false, fmt.Errorf("merge search index: %w", err)
+	}
+	defer db.unlockWrite()
 	conn, err := db.db.Conn(ctx)
 	if err != nil {
 		return false, fmt.Errorf("merge search index: %w", err)

@@ -24,7 +24,7 @@ func (db *DB) State(ctx context.Context, key string) (string, error) {
 
 // SetState implements digest.StateStore.
 func (db *DB) SetState(ctx context.Context, key, value string) error {
-	_, err := db.db.ExecContext(ctx, `INSERT INTO state (key, value, updated_at) VALUES (?, ?, ?)
+	_, err := db.exec(ctx, `INSERT INTO state (key, value, updated_at) VALUES (?, ?, ?)
 		ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
 		key, value, micros(db.now()))
 	if err != nil {

@@ -21,11 +21,11 @@ func (db *DB) UpsertChat(ctx context.Context, c *digest.Chat) error {
 	}
 	var active int
 	var created int64
-	err := db.db.QueryRowContext(ctx, `INSERT INTO chats (platform, id, kind, title, active, created_at)
+	err := db.execRow(ctx, `INSERT INTO chats (platform, id, kind, title, active, created_at)
 		VALUES (?, ?, ?, ?, 1, ?)
 		ON CONFLICT (platform, id) DO UPDATE SET kind = excluded.kind, title = excluded.title
 		RETURNING active, inactive_reason, created_at`,
-		c.Platform, c.ID, c.Kind, c.Title, micros(c.CreatedAt)).Scan(&active, &c.Inactive, &created)
+		[]any{c.Platform, c.ID, c.Kind, c.Title, micros(c.CreatedAt)}, &active, &c.Inactive, &created)
 	if err != nil {
 		return fmt.Errorf("upsert chat %s/%s: %w", c.Platform, c.ID, err)
 	}
@@ -89,7 +89,7 @@ func (db *DB) SetChatActive(ctx context.Context, platform, id string, active boo
 	if active {
 		flag, reason = 1, ""
 	}
-	res, err := db.db.ExecContext(ctx, `UPDATE chats SET active = ?, inactive_reason = ? WHERE platform = ? AND id = ?`,
+	res, err := db.exec(ctx, `UPDATE chats SET active = ?, inactive_reason = ? WHERE platform = ? AND id = ?`,
 		flag, reason, platform, id)
 	if err != nil {
 		return fmt.Errorf("set chat %s/%s active: %w", platform, id, err)
@@ -274,7 +274,7 @@ func (db *DB) UpdateSubscription(ctx context.Context, s *digest.Subscription) er
 	if err != nil {
 		return err
 	}
-	res, err := db.db.ExecContext(ctx, `UPDATE subscriptions SET include = ?, exclude = ?, schedule = ?,
+	res, err := db.exec(ctx, `UPDATE subscriptions SET include = ?, exclude = ?, schedule = ?,
 		time_zone = ?, story_limit = ?, last_digest_at = ? WHERE id = ?`,
 		include, exclude, s.Schedule, s.TimeZone, s.Limit, micros(s.LastDigestAt), s.ID)
 	if err != nil {
@@ -285,7 +285,7 @@ func (db *DB) UpdateSubscription(ctx context.Context, s *digest.Subscription) er
 
 // AddSubscriptionFeed implements digest.SubscriptionStore.
 func (db *DB) AddSubscriptionFeed(ctx context.Context, subscriptionID, feedID int64) error {
-	_, err := db.db.ExecContext(ctx, `INSERT INTO subscription_feeds (subscription_id, feed_id) VALUES (?, ?)`,
+	_, err := db.exec(ctx, `INSERT INTO subscription_feeds (subscription_id, feed_id) VALUES (?, ?)`,
 		subscriptionID, feedID)
 	switch {
 	case isUnique(err):
@@ -300,7 +300,7 @@ func (db *DB) AddSubscriptionFeed(ctx context.Context, subscriptionID, feedID in
 
 // RemoveSubscriptionFeed implements digest.SubscriptionStore.
 func (db *DB) RemoveSubscriptionFeed(ctx context.Context, subscriptionID, feedID int64) error {
-	res, err := db.db.ExecContext(ctx, `DELETE FROM subscription_feeds WHERE subscription_id = ? AND feed_id = ?`,
+	res, err := db.exec(ctx, `DELETE FROM subscription_feeds WHERE subscription_id = ? AND feed_id = ?`,
 		subscriptionID, feedID)
 	if err != nil {
 		return fmt.Errorf("remove feed %d from subscription %d: %w", feedID, subscriptionID, err)
@@ -310,7 +310,7 @@ func (db *DB) RemoveSubscriptionFeed(ctx context.Context, subscriptionID, feedID
 
 // DeleteSubscription implements digest.SubscriptionStore.
 func (db *DB) DeleteSubscription(ctx context.Context, id int64) error {
-	res, err := db.db.ExecContext(ctx, `DELETE FROM subscriptions WHERE id = ?`, id)
+	res, err := db.exec(ctx, `DELETE FROM subscriptions WHERE id = ?`, id)
 	if err != nil {
 		return fmt.Errorf("delete subscription %d: %w", id, err)
 	}
