@@ -21,6 +21,7 @@ package storetest
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -52,30 +53,14 @@ var BenchEnd = time.Date(2026, 3, 22, 12, 0, 0, 0, time.UTC)
 // HERALD_SEARCH_BENCH_ARTICLES, at least 1000, or 20000 when unset.
 func BenchArticles(tb testing.TB) int {
 	tb.Helper()
-	s := os.Getenv("HERALD_SEARCH_BENCH_ARTICLES")
-	if s == "" {
-		return 20000
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 1000 {
-		tb.Fatalf("HERALD_SEARCH_BENCH_ARTICLES=%q: want a number of at least 1000", s)
-	}
-	return n
+	return envInt(tb, "HERALD_SEARCH_BENCH_ARTICLES", 20000, 1000, math.MaxInt)
 }
 
 // BenchBatch is the number of articles per SaveArticles call:
 // HERALD_SEARCH_BENCH_BATCH, from 1 to 2000, or 100 when unset.
 func BenchBatch(tb testing.TB) int {
 	tb.Helper()
-	s := os.Getenv("HERALD_SEARCH_BENCH_BATCH")
-	if s == "" {
-		return 100
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 || n > 2000 {
-		tb.Fatalf("HERALD_SEARCH_BENCH_BATCH=%q: want a number from 1 to 2000", s)
-	}
-	return n
+	return envInt(tb, "HERALD_SEARCH_BENCH_BATCH", 100, 1, 2000)
 }
 
 // BenchWorkers is the number of goroutines that save at once:
@@ -83,13 +68,23 @@ func BenchBatch(tb testing.TB) int {
 // poller's default number of feeds fetched at once.
 func BenchWorkers(tb testing.TB) int {
 	tb.Helper()
-	s := os.Getenv("HERALD_SEARCH_BENCH_WORKERS")
+	return envInt(tb, "HERALD_SEARCH_BENCH_WORKERS", 16, 1, 64)
+}
+
+// envInt reads the number in the environment variable name, def when it
+// is unset; anything but a number from lo to hi fails the benchmark.
+func envInt(tb testing.TB, name string, def, lo, hi int) int {
+	tb.Helper()
+	s := os.Getenv(name)
 	if s == "" {
-		return 16
+		return def
 	}
 	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 || n > 64 {
-		tb.Fatalf("HERALD_SEARCH_BENCH_WORKERS=%q: want a number from 1 to 64", s)
+	if err != nil || n < lo || n > hi {
+		if hi == math.MaxInt {
+			tb.Fatalf("%s=%q: want a number of at least %d", name, s, lo)
+		}
+		tb.Fatalf("%s=%q: want a number from %d to %d", name, s, lo, hi)
 	}
 	return n
 }
