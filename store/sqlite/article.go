@@ -63,9 +63,11 @@ func (db *DB) SaveArticles(ctx context.Context, feedID int64, articles []*digest
 // saveQueue writes overlapping SaveArticles calls in one transaction, with
 // one statement of each kind for all their articles (group commit). The
 // search index gains most: FTS5 writes the terms of each statement as an
-// index segment, and merging segments is most of its cost, so fewer and
-// larger segments make every article cheaper. When many feeds are polled
-// at once their saves overlap, and that is when articles arrive fastest.
+// index segment and merges segments 32 at a time, so small segments are
+// rewritten at every level (a third of SaveArticles' CPU time at a million
+// articles saved 100 at a time); larger segments skip the lowest levels.
+// When many feeds are polled at once their saves overlap, and that is when
+// articles arrive fastest.
 //
 // There is no writer goroutine. A caller that finds no write in progress
 // leads: it takes the waiting calls (itself first, up to saveChunk
@@ -160,7 +162,8 @@ var errSaveAborted = errors.New("the write was aborted")
 // saveGroup writes the calls of group in one transaction. If it fails
 // with more than one call in it, each call is written alone, so that one
 // call's articles cannot keep the others out and each call gets its own
-// error; unless the database was locked, which would only fail again.
+// error; unless another process held the database, which would only fail
+// again.
 func (db *DB) saveGroup(group []*saveReq) {
 	live := make([]*saveReq, 0, len(group))
 	for _, r := range group {
@@ -205,8 +208,8 @@ func (db *DB) saveGroup(group []*saveReq) {
 	}
 }
 
-// isBusy reports whether err says that another connection held the
-// database for longer than the busy timeout.
+// isBusy reports whether err says that another process held the database
+// for longer than the busy timeout.
 func isBusy(err error) bool {
 	switch sqliteCode(err) & 0xff {
 	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
