@@ -32,7 +32,7 @@ import (
 // later one can reach the page (rankByRelevance); snippets are made in Go
 // from the hits' texts, not by a second match over the index (snippet.go);
 // and an idle daemon can merge the index
-// segments that ingestion leaves, one per SaveArticles call
+// segments that ingestion leaves, one per write of SaveArticles
 // (MaintainSearchIndex).
 //
 // Paging is by offset over a snapshot: the cursor keeps the first page's
@@ -476,8 +476,9 @@ func (db *DB) idRange(ctx context.Context, since, before time.Time, snapshot int
 }
 
 // MergeSearchIndex does up to about pages pages of merge work on the
-// search index and reports whether more remains. Each SaveArticles call
-// adds its articles to the index as a small segment of its own, and FTS5
+// search index and reports whether more remains. Each write of
+// SaveArticles (one call, or calls that overlapped) adds its articles to
+// the index as a small segment of its own, and FTS5
 // merges segments only 32 at a time (migration 0006), which keeps
 // ingestion fast but leaves many segments for queries to read; merging
 // them while the bot is idle makes searches cheaper (see the report of
