@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/seed-c50b6fda/herald/digest"
-	sqlite3 "modernc.org/sqlite/lib"
 )
 
 const articleColumns = `a.id, a.key, coalesce(a.feed_id, 0), a.guid, a.url, a.title, a.summary, a.content,
@@ -206,16 +205,6 @@ func (db *DB) saveGroup(group []*saveReq) {
 			r.inserted, r.err = nil, err
 		}
 	}
-}
-
-// isBusy reports whether err says that another process held the database
-// for longer than the busy timeout.
-func isBusy(err error) bool {
-	switch sqliteCode(err) & 0xff {
-	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
-		return true
-	}
-	return false
 }
 
 // saveEntry is one article of a save, with its feed.

@@ -146,12 +146,8 @@ func TestSaveQueueSurvivesPanic(t *testing.T) {
 func TestSaveArticlesGroup(t *testing.T) {
 	for _, poison := range []bool{false, true} {
 		t.Run(fmt.Sprintf("poison=%v", poison), func(t *testing.T) {
-			db, a := openSearchDB(t)
+			db, a, b := openSearchDB2(t)
 			ctx := context.Background()
-			b := &digest.Feed{URL: "https://other.example/feed"}
-			if err := db.CreateFeed(ctx, b); err != nil {
-				t.Fatal(err)
-			}
 			if _, err := db.db.ExecContext(ctx, `CREATE TRIGGER poison BEFORE INSERT ON articles
 				WHEN new.title = 'poison' BEGIN SELECT RAISE(ABORT, 'poisoned article'); END`); err != nil {
 				t.Fatal(err)

@@ -32,6 +32,17 @@ func openSearchDB(tb testing.TB) (*DB, *digest.Feed) {
 	return db, f
 }
 
+// openSearchDB2 is openSearchDB with a second feed.
+func openSearchDB2(tb testing.TB) (*DB, *digest.Feed, *digest.Feed) {
+	tb.Helper()
+	db, f := openSearchDB(tb)
+	other := &digest.Feed{URL: "https://other.example/feed"}
+	if err := db.CreateFeed(context.Background(), other); err != nil {
+		tb.Fatal(err)
+	}
+	return db, f, other
+}
+
 func saveSearchArticles(tb testing.TB, db *DB, feedID int64, titles ...string) []*digest.Article {
 	tb.Helper()
 	var arts []*digest.Article
@@ -483,12 +494,8 @@ func TestRankByRelevanceIsExact(t *testing.T) {
 // takes, with keys repeated within a chunk, across chunks and from an
 // earlier batch, and checks what SaveArticles promises and the index.
 func TestSaveArticlesInChunks(t *testing.T) {
-	db, f := openSearchDB(t)
+	db, f, other := openSearchDB2(t)
 	ctx := context.Background()
-	other := &digest.Feed{URL: "https://other.example/feed"}
-	if err := db.CreateFeed(ctx, other); err != nil {
-		t.Fatal(err)
-	}
 	earlier := saveSearchArticles(t, db, other.ID, "pulsar 0", "pulsar 1")
 
 	n := 2*saveChunk + 7
@@ -582,12 +589,8 @@ func TestSaveArticlesSizeClasses(t *testing.T) {
 		}
 	}
 
-	db, f := openSearchDB(t)
+	db, f, other := openSearchDB2(t)
 	ctx := context.Background()
-	other := &digest.Feed{URL: "https://other.example/feed"}
-	if err := db.CreateFeed(ctx, other); err != nil {
-		t.Fatal(err)
-	}
 	stored := saveSearchArticles(t, db, other.ID, "quasar stored a", "quasar stored b")
 	articles, links := 2, 0 // stored, and linked to f
 	for _, n := range []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 2049} {
